@@ -1,0 +1,1 @@
+"""Loudspeaker clusters and devices, their schedules, and the device API."""

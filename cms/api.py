@@ -1,0 +1,35 @@
+"""The public HTTP API at /api/v1/ (OpenAPI at /api/v1/docs). Routers live in their apps."""
+
+from django.utils.translation import gettext as _
+from ninja import NinjaAPI
+from ninja.errors import AuthenticationError, HttpError, ValidationError
+
+from broadcast.api import router as devices_router
+
+api = NinjaAPI(
+    title="Nguồn API",
+    version="1",
+    urls_namespace="api-v1",
+    docs_url="/docs",
+    openapi_url="/openapi.json",
+)
+api.add_router("/devices/", devices_router)
+
+
+@api.exception_handler(AuthenticationError)
+def on_auth_error(request, exc):
+    return api.create_response(
+        request, {"error": _("Missing or invalid device token.")}, status=401
+    )
+
+
+@api.exception_handler(HttpError)
+def on_http_error(request, exc):
+    return api.create_response(request, {"error": str(exc)}, status=exc.status_code)
+
+
+@api.exception_handler(ValidationError)
+def on_validation_error(request, exc):
+    return api.create_response(
+        request, {"error": _("Invalid request."), "detail": exc.errors}, status=422
+    )

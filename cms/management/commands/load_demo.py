@@ -1,0 +1,143 @@
+"""Load demo data: units, accounts, a loudspeaker, and published items. Idempotent."""
+
+import subprocess
+import tempfile
+from pathlib import Path
+
+from django.contrib.auth import get_user_model
+from django.core.files import File
+from django.core.management import call_command
+from django.core.management.base import BaseCommand
+from django.db import transaction
+
+from broadcast.models import Cluster, Device
+from broadcast.services import device_token_issue
+from media.ffmpeg import run_ffmpeg
+from media.services import asset_create
+from newsroom.demo import (
+    DEMO_ACCOUNTS,
+    DEMO_DEVICE_TOKEN,
+    DEMO_PASSWORD,
+    LEGACY_PROVINCE,
+)
+from newsroom.models import AdministrativeUnit, Category, NewsItem
+from newsroom.services import item_create, item_review, item_submit, membership_grant
+from newsroom.units import units_load
+
+DEMO_ITEMS = [
+    {
+        "headline": "Đồng Xoài triển khai tiêm chủng mở rộng cho trẻ em",
+        "summary": "Trạm y tế phường Tân Đồng tổ chức tiêm chủng mở rộng đợt tháng 11.",
+        "body": "<p>Các gia đình có trẻ dưới 5 tuổi đưa con đến trạm y tế để được tiêm chủng "
+        "đầy đủ, đúng lịch.</p>",
+        "category": "thien-tai-hoa-hoan-dich-benh",
+        "kind": NewsItem.Kind.AUDIO,
+        "transcript": "Thông báo về đợt tiêm chủng mở rộng tại phường Tân Đồng.",
+    },
+    {
+        "headline": "Phường Tân Đồng ra quân làm sạch môi trường",
+        "summary": "Hơn 300 đoàn viên, hội viên tham gia ngày chủ nhật xanh.",
+        "body": "<p>Phong trào ngày chủ nhật xanh được người dân hưởng ứng nhiệt tình.</p>",
+        "category": "kinh-te-xa-hoi-dia-phuong",
+        "kind": NewsItem.Kind.ARTICLE,
+    },
+]
+
+
+def _demo_audio(text: str, target: Path) -> None:
+    """A spoken bulletin with espeak-ng where installed, otherwise a tone."""
+    try:
+        subprocess.run(
+            ["espeak-ng", "-v", "vi", "-s", "150", "-w", str(target), text],
+            check=True,
+            capture_output=True,
+            timeout=60,
+        )
+    except (OSError, subprocess.SubprocessError):
+        run_ffmpeg(
+            ["-f", "lavfi", "-i", "sine=frequency=440:duration=8", "-ac", "2", str(target)],
+            timeout=60,
+        )
+
+
+class Command(BaseCommand):
+    help = "Load the demo province, accounts, a loudspeaker device and items (idempotent)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--skip-national", action="store_true",
+                            help="do not import the 3,355 official units")
+
+    def handle(self, *args, skip_national=False, **options):
+        if not skip_national:
+            call_command("import_units", no_progress=True, stdout=self.stdout)
+        units_load([LEGACY_PROVINCE])
+        User = get_user_model()
+        with transaction.atomic():
+            admin, created = User.objects.get_or_create(
+                username="admin", defaults={"is_superuser": True, "is_staff": True,
+                                            "first_name": "Quản trị", "email": "admin@example.invalid"}
+            )
+            if created:
+                admin.set_password(DEMO_PASSWORD)
+                admin.save()
+            users = {}
+            for username, full_name, role, code in DEMO_ACCOUNTS:
+                last, _, first = full_name.rpartition(" ")
+                user, created = User.objects.get_or_create(
+                    username=username, defaults={"first_name": first, "last_name": last}
+                )
+                if created:
+                    user.set_password(DEMO_PASSWORD)
+                    user.save()
+                membership_grant(user=user, unit=AdministrativeUnit.objects.get(code=code), role=role)
+                users[username] = user
+
+            commune = AdministrativeUnit.objects.get(code="25198")
+            cluster, _ = Cluster.objects.get_or_create(
+                name="Cụm loa khu phố 1 — Tân Đồng", commune=commune
+            )
+            device, created = Device.objects.get_or_create(
+                serial="DEMO-TD-0001", defaults={"cluster": cluster, "vendor": "Demo"}
+            )
+            if created or not device.token_hash:
+                device_token_issue(device=device, token=DEMO_DEVICE_TOKEN)
+
+        for spec in DEMO_ITEMS:
+            if NewsItem.objects.filter(headline=spec["headline"]).exists():
+                continue
+            self._publish_demo_item(spec, users, commune)
+
+        self.stdout.write(self.style.SUCCESS("Demo data ready."))
+        self.stdout.write("Demo logins (password for all: %s):" % DEMO_PASSWORD)
+        self.stdout.write("  admin        — superuser")
+        for username, full_name, role, code in DEMO_ACCOUNTS:
+            unit = AdministrativeUnit.objects.get(code=code)
+            self.stdout.write(f"  {username:<12} — {role} at {unit.name} ({code})")
+        self.stdout.write(
+            f"Demo loudspeaker: GET /api/v1/devices/{device.pk}/schedule "
+            f"with 'Authorization: Bearer {DEMO_DEVICE_TOKEN}'"
+        )
+
+    @transaction.atomic
+    def _publish_demo_item(self, spec, users, commune):
+        reporter = users["phongvien"]
+        fields = {
+            "summary": spec["summary"],
+            "body": spec["body"],
+            "kind": spec["kind"],
+            "byline": reporter.get_full_name(),
+            "category": Category.objects.filter(slug=spec["category"]).first(),
+            "transcript": spec.get("transcript", ""),
+        }
+        if spec["kind"] == NewsItem.Kind.AUDIO:
+            with tempfile.TemporaryDirectory() as tmp:
+                wav = Path(tmp) / "bulletin.wav"
+                _demo_audio(spec.get("transcript") or spec["headline"], wav)
+                with open(wav, "rb") as fh:
+                    upload = File(fh, name="ban-tin.wav")
+                    upload.size = wav.stat().st_size
+                    fields["audio"] = asset_create(upload=upload, kind="audio", user=reporter)
+        item = item_create(user=reporter, unit=commune, headline=spec["headline"], **fields)
+        item_submit(user=reporter, item=item)
+        for approver in ("duyet_xa", "duyet_huyen", "duyet_tinh"):
+            item = item_review(user=users[approver], item=item, action="approve")

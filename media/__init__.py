@@ -1,0 +1,1 @@
+"""Media assets: probing, validation, transcoding profiles, renditions, loudness."""

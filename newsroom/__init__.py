@@ -1,0 +1,1 @@
+"""Administrative units, memberships and roles, news items, the approval chain, events."""

@@ -1,0 +1,16 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class NewsroomConfig(AppConfig):
+    name = "newsroom"
+    label = "newsroom"
+    verbose_name = _("Newsroom")
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self):
+        from django.db.models.signals import post_migrate
+
+        from . import receivers
+
+        post_migrate.connect(receivers.on_post_migrate, sender=self)

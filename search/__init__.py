@@ -1,0 +1,1 @@
+"""Search over news items: a backend interface, an embedded default, Elasticsearch."""

@@ -1,0 +1,1 @@
+"""Feeds (RSS, Atom, podcast), the ninjs API, subscribers and pushes."""

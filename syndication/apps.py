@@ -1,0 +1,9 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class SyndicationConfig(AppConfig):
+    name = "syndication"
+    label = "syndication"
+    verbose_name = _("Syndication")
+    default_auto_field = "django.db.models.BigAutoField"
