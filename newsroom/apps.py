@@ -13,4 +13,7 @@ class NewsroomConfig(AppConfig):
 
         from . import receivers
 
-        post_migrate.connect(receivers.on_post_migrate, sender=self)
+        # After the last app has migrated, so every permission the groups need exists.
+        from django.apps import apps
+
+        post_migrate.connect(receivers.on_post_migrate, sender=list(apps.get_app_configs())[-1])

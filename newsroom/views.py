@@ -13,6 +13,8 @@ class UnitScopedObjectMixin:
 
     def get_object(self, *args, **kwargs):
         obj = super().get_object(*args, **kwargs)
+        if obj is None:  # create views have no object yet
+            return obj
         user = self.request.user
         if not item_user_can_view(user=user, item=obj):
             # An approver on the item's current step may see it even from elsewhere.

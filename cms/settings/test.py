@@ -20,6 +20,9 @@ STATIC_ROOT = _test_var / "static"
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["NAME"] = str(_test_var / "db.sqlite3")
     DATABASES["default"]["TEST"] = {"NAME": str(_test_var / "test-db.sqlite3")}
+# A Celery worker started by the tests is pointed at the test database by name.
+if os.environ.get("NGUON_WORKER_DB_NAME"):
+    DATABASES["default"]["NAME"] = os.environ["NGUON_WORKER_DB_NAME"]
 if CELERY_BROKER_URL.startswith("filesystem://"):
     CELERY_BROKER_DIR = _test_var / "celery-broker"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
