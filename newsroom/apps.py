@@ -16,4 +16,6 @@ class NewsroomConfig(AppConfig):
         # After the last app has migrated, so every permission the groups need exists.
         from django.apps import apps
 
-        post_migrate.connect(receivers.on_post_migrate, sender=list(apps.get_app_configs())[-1])
+        # (post_migrate is only sent for apps that have a models module.)
+        with_models = [c for c in apps.get_app_configs() if c.models_module is not None]
+        post_migrate.connect(receivers.on_post_migrate, sender=with_models[-1])

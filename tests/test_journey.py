@@ -40,7 +40,7 @@ def item_form(unit, category, audio_upload, **overrides):
         "byline": "Nguyễn Văn Phóng",
         "transcript": "Thông báo tiêm chủng.",
         "audio_file": audio_upload,
-        "action-submit": "",
+        "action-submit": "1",
     }
     data.update(overrides)
     return data
