@@ -46,4 +46,6 @@ def _search():
 def healthz(request):
     checks = {"database": _timed(_database), "queue": _timed(_queue), "search": _timed(_search)}
     ok = all(check["ok"] for check in checks.values())
-    return JsonResponse({"status": "ok" if ok else "degraded", "checks": checks}, status=200 if ok else 503)
+    return JsonResponse(
+        {"status": "ok" if ok else "degraded", "checks": checks}, status=200 if ok else 503
+    )

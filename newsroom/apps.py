@@ -9,12 +9,11 @@ class NewsroomConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
+        # After the last app has migrated, so every permission the groups need exists.
+        from django.apps import apps
         from django.db.models.signals import post_migrate
 
         from . import receivers
-
-        # After the last app has migrated, so every permission the groups need exists.
-        from django.apps import apps
 
         # (post_migrate is only sent for apps that have a models module.)
         with_models = [c for c in apps.get_app_configs() if c.models_module is not None]

@@ -17,9 +17,7 @@ item_unpublished = Signal()
 
 def announce_item_published(item, *, first: bool) -> None:
     item_id, sender = item.pk, type(item)
-    transaction.on_commit(
-        lambda: item_published.send(sender=sender, item_id=item_id, first=first)
-    )
+    transaction.on_commit(lambda: item_published.send(sender=sender, item_id=item_id, first=first))
 
 
 def announce_item_unpublished(item) -> None:

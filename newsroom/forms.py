@@ -29,7 +29,7 @@ class NewsItemForm(WagtailAdminModelForm):
             units = unit_list_for_user(user=user, roles=[Role.REPORTER, Role.UNIT_ADMIN])
             if self.instance.pk and self.instance.unit_id:
                 # An approver editing on their step keeps the item's unit.
-                units = units | type(units.model).objects.filter(pk=self.instance.unit_id)
+                units = units | units.model.objects.filter(pk=self.instance.unit_id)
             self.fields["unit"].queryset = units.order_by("path")
             if units.count() == 1 and not self.instance.unit_id:
                 self.fields["unit"].initial = units.first()
@@ -56,13 +56,9 @@ class NewsItemForm(WagtailAdminModelForm):
     def clean(self):
         data = super().clean()
         kind = data.get("kind")
-        if kind == NewsItem.Kind.AUDIO and not (
-            data.get("audio_file") or self.instance.audio_id
-        ):
+        if kind == NewsItem.Kind.AUDIO and not (data.get("audio_file") or self.instance.audio_id):
             self.add_error("audio_file", _("An audio bulletin needs an audio file."))
-        if kind == NewsItem.Kind.VIDEO and not (
-            data.get("video_file") or self.instance.video_id
-        ):
+        if kind == NewsItem.Kind.VIDEO and not (data.get("video_file") or self.instance.video_id):
             self.add_error("video_file", _("A video item needs a video file."))
         return data
 

@@ -137,9 +137,7 @@ class NewsItem(
         on_delete=models.PROTECT,
         related_name="items",
     )
-    kind = models.CharField(
-        _("kind"), max_length=16, choices=Kind.choices, default=Kind.ARTICLE
-    )
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices, default=Kind.ARTICLE)
     headline = models.CharField(_("headline"), max_length=255)
     slug = models.SlugField(_("slug"), max_length=255, blank=True)
     summary = models.TextField(_("summary"), blank=True)
@@ -250,9 +248,7 @@ class UnitApprovalTask(Task):
     Only users holding the approver role *at that ancestor unit* see and act on the step.
     """
 
-    level = models.CharField(
-        _("level"), max_length=16, choices=AdministrativeUnit.Type.choices
-    )
+    level = models.CharField(_("level"), max_length=16, choices=AdministrativeUnit.Type.choices)
 
     admin_form_fields = Task.admin_form_fields + ["level"]
 
@@ -336,9 +332,7 @@ class UnitApprovalTask(Task):
         )
         if user.is_superuser:
             return states
-        return states.filter(
-            unit__memberships__user=user, unit__memberships__role=Role.APPROVER
-        )
+        return states.filter(unit__memberships__user=user, unit__memberships__role=Role.APPROVER)
 
     @classmethod
     def get_description(cls):

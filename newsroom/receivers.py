@@ -1,7 +1,7 @@
 """Signal wiring: Wagtail's publish signals become newsroom events; memberships grant the
 role's admin group; groups and the approval workflow are kept in place after migrate."""
 
-from django.db.models.signals import post_delete, post_migrate, post_save
+from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 from wagtail.signals import published, unpublished
 

@@ -76,6 +76,5 @@ def item_get_published(*, uuid) -> NewsItem | None:
     return item_list_published().filter(uuid=uuid).first()
 
 
-
 def item_public_path(item: NewsItem) -> str:
     return item.public_path

@@ -84,7 +84,9 @@ def units_load(
             )
             new_nodes = []
             for offset, spec in enumerate(missing):
-                path = AdministrativeUnit._get_path(parent.path, parent.depth + 1, next_step + offset)
+                path = AdministrativeUnit._get_path(
+                    parent.path, parent.depth + 1, next_step + offset
+                )
                 new_nodes.append(
                     AdministrativeUnit(
                         path=path,

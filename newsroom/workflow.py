@@ -31,4 +31,3 @@ def workflow_ensure() -> Workflow:
         content_type=content_type, defaults={"workflow": workflow}
     )
     return workflow
-

@@ -55,9 +55,7 @@ def approve(client: Client, item: NewsItem) -> None:
 
 @pytest.mark.worker
 @pytest.mark.django_db(transaction=True)
-def test_item_travels_from_reporter_to_portal_feed_search_and_loudspeaker(
-    celery_worker, tmp_path
-):
+def test_item_travels_from_reporter_to_portal_feed_search_and_loudspeaker(celery_worker, tmp_path):
     units = make_tree(three_level=True)
     commune, district, province = units["A"], units["X"], units["P"]
     reporter = make_user("reporter", unit=commune, role=Role.REPORTER)

@@ -1,8 +1,8 @@
 """Production settings: refuse to start with unsafe values."""
 
-from django.core.exceptions import ImproperlyConfigured
-
 import os
+
+from django.core.exceptions import ImproperlyConfigured
 
 from .base import *  # noqa: F403
 

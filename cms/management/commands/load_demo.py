@@ -64,8 +64,9 @@ class Command(BaseCommand):
     help = "Load the demo province, accounts, a loudspeaker device and items (idempotent)."
 
     def add_arguments(self, parser):
-        parser.add_argument("--skip-national", action="store_true",
-                            help="do not import the 3,355 official units")
+        parser.add_argument(
+            "--skip-national", action="store_true", help="do not import the 3,355 official units"
+        )
 
     def handle(self, *args, skip_national=False, **options):
         if not skip_national:
@@ -74,8 +75,13 @@ class Command(BaseCommand):
         User = get_user_model()
         with transaction.atomic():
             admin, created = User.objects.get_or_create(
-                username="admin", defaults={"is_superuser": True, "is_staff": True,
-                                            "first_name": "Quản trị", "email": "admin@example.invalid"}
+                username="admin",
+                defaults={
+                    "is_superuser": True,
+                    "is_staff": True,
+                    "first_name": "Quản trị",
+                    "email": "admin@example.invalid",
+                },
             )
             if created:
                 admin.set_password(DEMO_PASSWORD)
@@ -89,7 +95,9 @@ class Command(BaseCommand):
                 if created:
                     user.set_password(DEMO_PASSWORD)
                     user.save()
-                membership_grant(user=user, unit=AdministrativeUnit.objects.get(code=code), role=role)
+                membership_grant(
+                    user=user, unit=AdministrativeUnit.objects.get(code=code), role=role
+                )
                 users[username] = user
 
             commune = AdministrativeUnit.objects.get(code="25198")
@@ -108,9 +116,9 @@ class Command(BaseCommand):
             self._publish_demo_item(spec, users, commune)
 
         self.stdout.write(self.style.SUCCESS("Demo data ready."))
-        self.stdout.write("Demo logins (password for all: %s):" % DEMO_PASSWORD)
+        self.stdout.write(f"Demo logins (password for all: {DEMO_PASSWORD}):")
         self.stdout.write("  admin        — superuser")
-        for username, full_name, role, code in DEMO_ACCOUNTS:
+        for username, _full_name, role, code in DEMO_ACCOUNTS:
             unit = AdministrativeUnit.objects.get(code=code)
             self.stdout.write(f"  {username:<12} — {role} at {unit.name} ({code})")
         self.stdout.write(

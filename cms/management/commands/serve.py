@@ -22,8 +22,21 @@ class Command(BaseCommand):
         beat_schedule = str(settings.VAR_DIR / "celerybeat-schedule")
         commands = {
             "worker": [
-                python, "-m", "celery", "-A", "cms", "worker", "-B", "-s", beat_schedule,
-                "-Q", "default,media", "--concurrency", "2", "--loglevel", "INFO",
+                python,
+                "-m",
+                "celery",
+                "-A",
+                "cms",
+                "worker",
+                "-B",
+                "-s",
+                beat_schedule,
+                "-Q",
+                "default,media",
+                "--concurrency",
+                "2",
+                "--loglevel",
+                "INFO",
             ],
             "web": [python, "manage.py", "runserver", f"{host}:{port}", "--noreload"],
         }
@@ -32,7 +45,9 @@ class Command(BaseCommand):
         for name, cmd in commands.items():
             processes[name] = subprocess.Popen(cmd, env=env, cwd=settings.BASE_DIR)
         self.stdout.write(
-            self.style.SUCCESS(f"Portal http://{host}:{port}/  ·  admin http://{host}:{port}/admin/")
+            self.style.SUCCESS(
+                f"Portal http://{host}:{port}/  ·  admin http://{host}:{port}/admin/"
+            )
         )
         stopping = False
 

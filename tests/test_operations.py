@@ -1,0 +1,122 @@
+"""Set-up contracts: units import, idempotent demo data, health, production settings."""
+
+import os
+import subprocess
+import sys
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+from django.test import Client
+
+from broadcast.models import Device
+from media.models import MediaAsset
+from newsroom.models import AdministrativeUnit, Membership, NewsItem
+
+pytestmark = pytest.mark.django_db
+
+
+def counts():
+    return {
+        "units": AdministrativeUnit.objects.count(),
+        "users": get_user_model().objects.count(),
+        "memberships": Membership.objects.count(),
+        "items": NewsItem.objects.count(),
+        "assets": MediaAsset.objects.count(),
+        "devices": Device.objects.count(),
+    }
+
+
+def test_import_units_loads_34_provinces_and_3321_communes_and_is_idempotent():
+    call_command("import_units", no_progress=True)
+    T = AdministrativeUnit.Type
+    assert AdministrativeUnit.objects.filter(unit_type=T.PROVINCE, depth=1).count() == 34
+    assert AdministrativeUnit.objects.filter(unit_type=T.COMMUNE).count() == 3321
+    hanoi = AdministrativeUnit.objects.get(code="01")
+    assert hanoi.name == "Thành phố Hà Nội"
+    ba_dinh = AdministrativeUnit.objects.get(code="00004")
+    assert ba_dinh.name == "Phường Ba Đình" and ba_dinh.get_parent() == hanoi
+    assert AdministrativeUnit.find_problems() == ([], [], [], [], [])
+    call_command("import_units", no_progress=True)
+    assert AdministrativeUnit.objects.count() == 34 + 3321
+
+
+def test_demo_data_builds_a_three_level_province_and_running_it_twice_changes_nothing():
+    call_command("load_demo", skip_national=True)
+    first = counts()
+    commune = AdministrativeUnit.objects.get(code="25198")
+    assert [u.unit_type for u in commune.ancestors_and_self()] == [
+        "province",
+        "district",
+        "commune",
+    ]
+    assert NewsItem.objects.filter(live=True).count() == 2
+    call_command("load_demo", skip_national=True)
+    assert counts() == first
+
+
+def test_healthz_reports_database_queue_and_search():
+    response = Client().get("/healthz")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["status"] == "ok"
+    assert set(body["checks"]) == {"database", "queue", "search"}
+    assert all(check["ok"] for check in body["checks"].values())
+
+
+@pytest.mark.parametrize(
+    "env, message",
+    [
+        ({"SECRET_KEY": "", "ALLOWED_HOSTS": "example.vn"}, "SECRET_KEY"),
+        (
+            {"SECRET_KEY": "dev-insecure-nguon-secret-key-change-me", "ALLOWED_HOSTS": "x.vn"},
+            "SECRET_KEY",
+        ),
+        ({"SECRET_KEY": "k" * 50, "ALLOWED_HOSTS": "x.vn", "DEBUG": "1"}, "DEBUG"),
+        ({"SECRET_KEY": "k" * 50}, "ALLOWED_HOSTS"),
+    ],
+)
+def test_production_settings_refuse_unsafe_values(env, message):
+    clean = {
+        k: v for k, v in os.environ.items() if k not in {"SECRET_KEY", "DEBUG", "ALLOWED_HOSTS"}
+    }
+    clean.update(env, DJANGO_SETTINGS_MODULE="cms.settings.production")
+    proc = subprocess.run(
+        [sys.executable, "-c", "import django; django.setup()"],
+        env=clean,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode != 0
+    assert message in proc.stderr
+
+
+def test_production_settings_start_with_safe_values():
+    env = {k: v for k, v in os.environ.items() if k != "DEBUG"}
+    env.update(
+        SECRET_KEY="s" * 50,
+        ALLOWED_HOSTS="tin.example.vn",
+        DJANGO_SETTINGS_MODULE="cms.settings.production",
+    )
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import django; django.setup(); from django.conf import settings;"
+            " print(settings.DEBUG, settings.SESSION_COOKIE_SECURE)",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == ["False", "True"]
+
+
+def test_portal_and_admin_speak_vietnamese():
+    client = Client()
+    assert 'lang="vi"' in client.get("/").content.decode()
+    login = client.get("/admin/login/").content.decode()
+    assert "Đăng nhập" in login
