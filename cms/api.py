@@ -1,5 +1,6 @@
 """The public HTTP API at /api/v1/ (OpenAPI at /api/v1/docs). Routers live in their apps."""
 
+from django.http import Http404
 from django.utils.translation import gettext as _
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
@@ -21,6 +22,11 @@ def on_auth_error(request, exc):
     return api.create_response(
         request, {"error": _("Missing or invalid device token.")}, status=401
     )
+
+
+@api.exception_handler(Http404)
+def on_not_found(request, exc):
+    return api.create_response(request, {"error": _("Not found.")}, status=404)
 
 
 @api.exception_handler(HttpError)

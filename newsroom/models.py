@@ -43,14 +43,6 @@ class AdministrativeUnit(MP_Node):
 
     node_order_by = ["code"]
 
-    panels = [
-        FieldPanel("code"),
-        FieldPanel("name"),
-        FieldPanel("unit_type"),
-        FieldPanel("division_type"),
-        FieldPanel("is_active"),
-    ]
-
     def __str__(self) -> str:
         return self.name
 

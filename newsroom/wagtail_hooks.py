@@ -1,7 +1,10 @@
 """Admin registration: news items (with the approval workflow), units, people, categories."""
 
+from django import forms
 from django.utils.translation import gettext_lazy as _
+from wagtail.admin.forms import WagtailAdminModelForm
 from wagtail.admin.panels import ObjectList
+from wagtail.admin.views.generic import CreateView
 from wagtail.admin.viewsets.model import ModelViewSet
 from wagtail.snippets.models import register_snippet
 from wagtail.snippets.views.snippets import SnippetViewSet
@@ -31,6 +34,34 @@ class NewsItemViewSet(SnippetViewSet):
         return super().construct_view(scoped, **kwargs)
 
 
+class AdministrativeUnitForm(WagtailAdminModelForm):
+    """Units are tree nodes: a new one is added under the chosen parent (or as a province)."""
+
+    parent = forms.ModelChoiceField(
+        label=_("Parent unit"),
+        queryset=AdministrativeUnit.objects.exclude(unit_type=AdministrativeUnit.Type.COMMUNE),
+        required=False,
+        help_text=_("Leave empty for a province."),
+    )
+
+    def save(self, commit=True):
+        if self.instance.pk:
+            return super().save(commit=commit)
+        data = {
+            f: self.cleaned_data[f]
+            for f in ("code", "name", "unit_type", "division_type", "is_active")
+        }
+        parent = self.cleaned_data.get("parent")
+        node = parent.add_child(**data) if parent else AdministrativeUnit.add_root(**data)
+        self.instance = node
+        return node
+
+
+class AdministrativeUnitCreateView(CreateView):
+    def save_instance(self):
+        return self.form.save()
+
+
 class AdministrativeUnitViewSet(ModelViewSet):
     model = AdministrativeUnit
     icon = "site"
@@ -40,8 +71,15 @@ class AdministrativeUnitViewSet(ModelViewSet):
     list_filter = ["unit_type", "is_active"]
     search_fields = ["name", "code"]
     form_fields = ["code", "name", "unit_type", "division_type", "is_active"]
-    exclude_form_fields = ["path", "depth", "numchild"]
     inspect_view_enabled = True
+    add_view_class = AdministrativeUnitCreateView
+
+    def get_form_class(self, for_update=False):
+        if for_update:
+            return super().get_form_class(for_update)
+        return forms.modelform_factory(
+            self.model, form=AdministrativeUnitForm, fields=self.form_fields
+        )
 
 
 class MembershipViewSet(ModelViewSet):

@@ -180,3 +180,26 @@ def test_empty_headline_and_fake_audio_are_refused_and_nothing_is_stored(tree, t
     assert "không phải là tệp âm thanh" in html.lower() or "bị hỏng" in html
     assert not NewsItem.objects.exists()
     assert not MediaAsset.objects.exists()
+
+
+def test_admin_adds_a_commune_under_a_district(tree):
+    admin = make_user("root", is_superuser=True, is_staff=True)
+    client = Client()
+    client.force_login(admin)
+    response = client.post(
+        reverse("units:add"),
+        {
+            "code": "90009",
+            "name": "Xã Mới Lập",
+            "unit_type": "commune",
+            "division_type": "xã",
+            "is_active": "on",
+            "parent": tree["X"].pk,
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    from newsroom.models import AdministrativeUnit
+
+    new = AdministrativeUnit.objects.get(code="90009")
+    assert new.get_parent() == tree["X"]
+    assert AdministrativeUnit.find_problems() == ([], [], [], [], [])
