@@ -319,12 +319,14 @@ class UnitApprovalTask(Task):
         return []
 
     def get_task_states_user_can_moderate(self, user, **kwargs):
-        states = UnitApprovalTaskState.objects.filter(
-            task=self, status=TaskState.STATUS_IN_PROGRESS
-        )
+        # Base TaskState rows: Wagtail ORs these with other task types' querysets.
+        states = TaskState.objects.filter(task=self, status=TaskState.STATUS_IN_PROGRESS)
         if user.is_superuser:
             return states
-        return states.filter(unit__memberships__user=user, unit__memberships__role=Role.APPROVER)
+        return states.filter(
+            unitapprovaltaskstate__unit__memberships__user=user,
+            unitapprovaltaskstate__unit__memberships__role=Role.APPROVER,
+        )
 
     @classmethod
     def get_description(cls):

@@ -3,10 +3,11 @@
 from newsroom.models import NewsItem
 
 from .backends.base import ItemDocument
-from .text import html_to_text
+from .text import html_to_text, nfc
 
 
 def item_document(item: NewsItem) -> ItemDocument:
+    """What the index holds for ``item``: text as a reader sees it (no markup), in NFC."""
     return ItemDocument(
         item_id=item.pk,
         uuid=item.uuid,
@@ -16,7 +17,9 @@ def item_document(item: NewsItem) -> ItemDocument:
         kind=item.kind,
         category_id=item.category_id,
         published_at=item.first_published_at,
-        headline=item.headline,
-        summary=item.summary,
-        body=" ".join(filter(None, [html_to_text(item.body), item.transcript, item.byline])),
+        headline=nfc(item.headline).strip(),
+        summary=nfc(item.summary).strip(),
+        body=" ".join(
+            filter(None, [html_to_text(item.body), nfc(item.transcript).strip(), nfc(item.byline)])
+        ),
     )

@@ -14,9 +14,15 @@ class SearchEntry(models.Model):
     headline = models.TextField()
     summary = models.TextField(blank=True)
     body = models.TextField(blank=True)
+    # Derived by ``search.backends.embedded.entry_texts``: words separated by spaces, with
+    # " | " between headline, summary and body.
     folded_headline = models.TextField()
     folded_text = models.TextField()
+    exact_text = models.TextField(default="")
     indexed_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         verbose_name = "search entry"
+
+    def __str__(self) -> str:
+        return f"{self.item_id}: {self.headline}"

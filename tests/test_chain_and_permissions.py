@@ -203,3 +203,20 @@ def test_admin_adds_a_commune_under_a_district(tree):
     new = AdministrativeUnit.objects.get(code="90009")
     assert new.get_parent() == tree["X"]
     assert AdministrativeUnit.find_problems() == ([], [], [], [], [])
+
+
+def test_dashboards_show_what_awaits_each_approver(tree):
+    reporter = make_user("rep", unit=tree["A"], role=Role.REPORTER)
+    appr_a = make_user("appr_a", unit=tree["A"], role=Role.APPROVER)
+    appr_b = make_user("appr_b", unit=tree["B"], role=Role.APPROVER)
+    admin = make_user("root", is_superuser=True, is_staff=True)
+    submitted_item(reporter, tree["A"], headline="Chờ xã A duyệt")
+    client = Client()
+    client.force_login(appr_a)
+    page = client.get("/admin/")
+    assert page.status_code == 200 and "Chờ xã A duyệt" in page.content.decode()
+    client.force_login(appr_b)
+    page = client.get("/admin/")
+    assert page.status_code == 200 and "Chờ xã A duyệt" not in page.content.decode()
+    client.force_login(admin)
+    assert client.get("/admin/").status_code == 200

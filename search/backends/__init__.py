@@ -5,7 +5,15 @@ from functools import lru_cache
 from django.conf import settings
 from django.utils.module_loading import import_string
 
-from .base import ItemDocument, SearchBackend, SearchHit, SearchQuery, SearchResults
+from .base import (
+    ItemDocument,
+    SearchBackend,
+    SearchHit,
+    SearchQuery,
+    SearchResults,
+    SearchUnavailable,
+    TemporarySearchError,
+)
 
 __all__ = [
     "ItemDocument",
@@ -13,14 +21,21 @@ __all__ = [
     "SearchHit",
     "SearchQuery",
     "SearchResults",
+    "SearchUnavailable",
+    "TemporarySearchError",
     "get_backend",
 ]
 
 
 @lru_cache(maxsize=4)
-def _backend(path: str) -> SearchBackend:
+def _backend(path: str, *_settings_it_reads) -> SearchBackend:
     return import_string(path)()
 
 
 def get_backend() -> SearchBackend:
-    return _backend(settings.NGUON_SEARCH_BACKEND)
+    """The configured backend, one per process (a new one if its settings change)."""
+    return _backend(
+        settings.NGUON_SEARCH_BACKEND,
+        getattr(settings, "ELASTICSEARCH_URL", ""),
+        getattr(settings, "NGUON_SEARCH_INDEX", ""),
+    )

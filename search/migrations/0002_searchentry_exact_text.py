@@ -1,0 +1,25 @@
+from django.db import migrations, models
+
+
+def derive_texts(apps, schema_editor):
+    """Fill the new column (and the field separators) from the text already stored."""
+    from search.backends.embedded import entry_texts
+
+    SearchEntry = apps.get_model("search", "SearchEntry")
+    for entry in SearchEntry.objects.iterator(chunk_size=500):
+        for name, value in entry_texts(entry.headline, entry.summary, entry.body).items():
+            setattr(entry, name, value)
+        entry.save(update_fields=["folded_headline", "folded_text", "exact_text"])
+
+
+class Migration(migrations.Migration):
+    dependencies = [("search", "0001_initial")]
+
+    operations = [
+        migrations.AddField(
+            model_name="searchentry",
+            name="exact_text",
+            field=models.TextField(default=""),
+        ),
+        migrations.RunPython(derive_texts, migrations.RunPython.noop),
+    ]

@@ -1,0 +1,294 @@
+"""What the Elasticsearch backend sends, pinned as reviewed JSON (no cluster needed).
+
+``search/contracts/mapping.json`` is the index's settings and mappings;
+``search/contracts/query_*.json`` are request bodies for representative searches. A change
+to the analyzer, the mapping or the query shows as a diff of those files in review. After
+a deliberate change, rewrite them with::
+
+    NGUON_UPDATE_CONTRACTS=1 .venv/bin/python -m pytest tests/test_search_elasticsearch_contract.py
+
+The second half drives ``ElasticsearchBackend`` through the real elasticsearch-py client
+over a fake HTTP node, so the calls it makes (and how it treats 404s, a refused connection
+or a 503) are checked without a server.
+"""
+
+import json
+import os
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from elastic_transport import ApiResponseMeta, BaseNode, HttpHeaders
+from elastic_transport import ConnectionError as TransportConnectionError
+from elastic_transport._node import NodeApiResponse
+from elasticsearch import Elasticsearch
+
+from search.backends import SearchQuery, SearchUnavailable, TemporarySearchError
+from search.backends.base import ItemDocument
+from search.backends.elasticsearch import (
+    ElasticsearchBackend,
+    build_search,
+    document_body,
+    index_body,
+)
+
+CONTRACTS = Path(__file__).resolve().parent.parent / "search" / "contracts"
+UPDATE = os.environ.get("NGUON_UPDATE_CONTRACTS") == "1"
+
+PROVINCE, DISTRICT_X, DISTRICT_Y = "0001", "00010001", "00010002"
+
+QUERIES = {
+    "query_public": SearchQuery(text="Tiêm chủng Đồng Xoài"),
+    "query_public_single_word": SearchQuery(text="bão"),
+    "query_public_unaccented": SearchQuery(text="tiem chung"),
+    "query_units": SearchQuery(
+        text="tiêm chủng", public_only=False, unit_paths=[DISTRICT_X, DISTRICT_Y]
+    ),
+    "query_units_none": SearchQuery(text="tiêm chủng", unit_paths=[]),
+    "query_paging": SearchQuery(text="thông báo cắt điện", limit=10, offset=30),
+}
+
+
+def as_contract(data: dict) -> str:
+    return json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def check_contract(name: str, generated: dict) -> None:
+    path = CONTRACTS / f"{name}.json"
+    text = as_contract(generated)
+    if UPDATE:
+        path.write_text(text, encoding="utf-8")
+        return
+    assert path.exists(), f"{path} is missing: run with NGUON_UPDATE_CONTRACTS=1 and review it"
+    assert text == path.read_text(encoding="utf-8"), (
+        f"{path.name} differs from what the backend now sends; if the change is meant, "
+        "rewrite it with NGUON_UPDATE_CONTRACTS=1 and review the diff"
+    )
+
+
+# --- the pinned JSON ------------------------------------------------------------------
+
+
+def test_mapping_matches_contract():
+    check_contract("mapping", index_body())
+
+
+@pytest.mark.parametrize("name", sorted(QUERIES))
+def test_query_body_matches_contract(name):
+    check_contract(name, build_search(QUERIES[name]).to_dict())
+
+
+def test_every_contract_file_is_generated():
+    expected = {"mapping", *QUERIES}
+    assert {p.stem for p in CONTRACTS.glob("*.json")} == expected
+
+
+def test_analyzer_lowercases_then_folds_keeping_the_original():
+    analysis = index_body()["settings"]["analysis"]
+    assert analysis["analyzer"]["vi_text"] == {
+        "type": "custom",
+        "tokenizer": "standard",
+        "filter": ["lowercase", "vi_folding"],
+    }
+    assert analysis["filter"]["vi_folding"] == {
+        "type": "asciifolding",
+        "preserve_original": True,
+    }
+    properties = index_body()["mappings"]["properties"]
+    for field in ("headline", "summary", "body"):
+        assert properties[field]["analyzer"] == "vi_text"
+        assert properties[field]["fields"]["exact"]["analyzer"] == "vi_exact"
+    assert analysis["analyzer"]["vi_exact"]["filter"] == ["lowercase"]
+
+
+def test_document_fields_are_exactly_the_mapped_fields():
+    doc = ItemDocument(
+        item_id=7,
+        uuid=uuid.uuid4(),
+        public=True,
+        unit_path="00010001",
+        unit_code="901",
+        kind="article",
+        category_id=None,
+        published_at=datetime(2025, 11, 3, 1, 2, tzinfo=UTC),
+        headline="Tiêm chủng",
+        summary="",
+        body="",
+    )
+    mapping = index_body()["mappings"]
+    assert mapping["dynamic"] == "strict"
+    assert set(document_body(doc)) == set(mapping["properties"])
+    json.dumps(document_body(doc))  # plain JSON: no UUID or datetime objects left
+
+
+def test_query_is_its_words_capped_at_32():
+    body = build_search(SearchQuery(text="tiêm, chủng!! " + "bão " * 100)).to_dict()
+    text = body["query"]["bool"]["must"][0]["multi_match"]["query"]
+    assert text.split() == ["tiêm", "chủng"] + ["bão"] * 30
+
+
+def test_public_search_always_filters_on_public():
+    body = build_search(SearchQuery(text="x")).to_dict()
+    assert {"term": {"public": True}} in body["query"]["bool"]["filter"]
+
+
+# --- the code path, over a fake HTTP node -----------------------------------------------
+
+
+class FakeNode(BaseNode):
+    """Answers requests with ``FakeNode.handler(method, path, body) -> (status, body)``."""
+
+    _CLIENT_META_HTTP_CLIENT = ("fake", "0")
+    handler = None
+    requests: list = []
+
+    def perform_request(self, method, target, body=None, headers=None, request_timeout=None):
+        payload = json.loads(body) if body else None
+        FakeNode.requests.append((method, target, payload))
+        status, answer = FakeNode.handler(method, target.split("?")[0], payload)
+        data = json.dumps(answer).encode() if answer is not None else b""
+        meta = ApiResponseMeta(
+            status=status,
+            http_version="1.1",
+            headers=HttpHeaders(
+                {"content-type": "application/json", "x-elastic-product": "Elasticsearch"}
+            ),
+            duration=0.0,
+            node=self.config,
+        )
+        return NodeApiResponse(meta, data)
+
+    def close(self):
+        pass
+
+
+def error(status, kind):
+    return status, {"error": {"type": kind, "reason": kind}, "status": status}
+
+
+@pytest.fixture
+def fake_es():
+    FakeNode.requests = []
+    client = Elasticsearch("http://es.invalid:9200", node_class=FakeNode, max_retries=0)
+    return ElasticsearchBackend(client=client, alias="nguon-items")
+
+
+def a_document(item_id=7):
+    return ItemDocument(
+        item_id=item_id,
+        uuid=uuid.UUID(int=item_id),
+        public=True,
+        unit_path="00010001",
+        unit_code="901",
+        kind="article",
+        category_id=3,
+        published_at=datetime(2025, 11, 3, 1, 2, tzinfo=UTC),
+        headline="Đồng Xoài tiêm chủng",
+        summary="Tóm tắt",
+        body="Nội dung",
+    )
+
+
+def test_first_index_creates_the_versioned_index_with_its_alias_once(fake_es):
+    def handler(method, path, body):
+        if method == "HEAD" and path == "/_alias/nguon-items":
+            return 404, None
+        if method == "PUT" and path == "/nguon-items-v1":
+            return 200, {"acknowledged": True}
+        if method == "PUT" and path.startswith("/nguon-items/_doc/"):
+            return 201, {"result": "created"}
+        raise AssertionError((method, path))
+
+    FakeNode.handler = handler
+    fake_es.index(a_document(7))
+    fake_es.index(a_document(8))
+    calls = [(m, t) for m, t, _ in FakeNode.requests]
+    assert calls == [
+        ("HEAD", "/_alias/nguon-items"),
+        ("PUT", "/nguon-items-v1"),
+        ("PUT", "/nguon-items/_doc/7?refresh=wait_for"),
+        ("PUT", "/nguon-items/_doc/8?refresh=wait_for"),
+    ]
+    created = FakeNode.requests[1][2]
+    assert created["aliases"] == {"nguon-items": {}}
+    assert created["mappings"] == index_body()["mappings"]
+    assert FakeNode.requests[2][2] == document_body(a_document(7))
+
+
+def test_losing_the_race_to_create_the_index_is_fine(fake_es):
+    def handler(method, path, body):
+        if method == "HEAD":
+            return 404, None
+        if method == "PUT" and path == "/nguon-items-v1":
+            return error(400, "resource_already_exists_exception")
+        return 200, {"result": "updated"}
+
+    FakeNode.handler = handler
+    fake_es.index(a_document())
+
+
+def test_delete_of_a_missing_document_or_index_is_not_an_error(fake_es):
+    FakeNode.handler = lambda method, path, body: error(404, "index_not_found_exception")
+    fake_es.delete(7)
+    assert FakeNode.requests[0][:2] == ("DELETE", "/nguon-items/_doc/7?refresh=wait_for")
+
+
+def test_search_parses_hits_and_total(fake_es):
+    def handler(method, path, body):
+        assert (method, path) == ("POST", "/nguon-items/_search")
+        assert body == build_search(SearchQuery(text="tiem chung"), index="nguon-items").to_dict()
+        return 200, {
+            "hits": {
+                "total": {"value": 12, "relation": "eq"},
+                "hits": [
+                    {"_id": "8", "_score": 7.5, "_source": {"item_id": 8}},
+                    {"_id": "7", "_score": None, "_source": {"item_id": 7}},
+                ],
+            }
+        }
+
+    FakeNode.handler = handler
+    result = fake_es.search(SearchQuery(text="tiem chung"))
+    assert [(h.item_id, h.score) for h in result.hits] == [(8, 7.5), (7, 0.0)]
+    assert result.total == 12
+
+
+def test_search_before_anything_is_indexed_finds_nothing(fake_es):
+    FakeNode.handler = lambda method, path, body: error(404, "index_not_found_exception")
+    assert fake_es.search(SearchQuery(text="tiem chung")).total == 0
+
+
+@pytest.mark.parametrize("text", ["", "   ", "!!! ???", "— …"])
+def test_search_without_words_asks_nothing(fake_es, text):
+    FakeNode.handler = None  # any request would fail
+    assert fake_es.search(SearchQuery(text=text)).hits == []
+    assert FakeNode.requests == []
+
+
+def refused(method, path, body):
+    raise TransportConnectionError("Connection refused")
+
+
+def test_unreachable_cluster_is_temporary_for_indexing(fake_es):
+    FakeNode.handler = refused
+    with pytest.raises(TemporarySearchError):
+        fake_es.index(a_document())
+    with pytest.raises(TemporarySearchError):
+        fake_es.delete(7)
+
+
+def test_unreachable_or_busy_cluster_makes_search_unavailable(fake_es):
+    FakeNode.handler = refused
+    with pytest.raises(SearchUnavailable):
+        fake_es.search(SearchQuery(text="tiem chung"))
+    FakeNode.handler = lambda method, path, body: error(503, "unavailable_shards_exception")
+    with pytest.raises(SearchUnavailable):
+        fake_es.search(SearchQuery(text="tiem chung"))
+
+
+def test_a_rejected_request_is_a_bug_not_retried(fake_es):
+    FakeNode.handler = lambda method, path, body: error(400, "parsing_exception")
+    with pytest.raises(Exception) as caught:
+        fake_es.search(SearchQuery(text="tiem chung"))
+    assert not isinstance(caught.value, TemporarySearchError)

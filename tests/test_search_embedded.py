@@ -1,0 +1,224 @@
+"""The embedded backend's own parts: folding helpers, the index row, limits, the page when
+search is down, the reindex command. Behaviour a reader sees is in test_search_behaviour."""
+
+import io
+import unicodedata
+from datetime import timedelta
+from importlib import import_module
+
+import pytest
+from django.apps import apps
+from django.core.management import call_command
+from django.test import Client
+from django.urls import reverse
+from django.utils import timezone
+
+from newsroom.models import NewsItem
+from search.backends import SearchQuery, SearchUnavailable, get_backend
+from search.backends import embedded as embedded_module
+from search.backends.base import TemporarySearchError
+from search.backends.embedded import (
+    BODY_WORD,
+    EXACT_WORD,
+    HEADLINE_WORD,
+    SUMMARY_WORD,
+    TEXT_PHRASE,
+    entry_texts,
+    query_words,
+    score_entry,
+)
+from search.models import SearchEntry
+from search.services import item_index
+from search.tasks import index_item
+from search.text import fold, html_to_text, normalise, words
+
+from .factories import make_tree
+
+
+@pytest.fixture
+def embedded(settings):
+    settings.NGUON_SEARCH_BACKEND = "search.backends.embedded.EmbeddedBackend"
+    return get_backend()
+
+
+@pytest.fixture
+def unit(db):
+    return make_tree(three_level=True)["A"]
+
+
+def live_item(unit, headline, *, body="", minutes_ago=0):
+    item = NewsItem.objects.create(
+        unit=unit,
+        headline=headline,
+        body=body,
+        live=True,
+        first_published_at=timezone.now() - timedelta(minutes=minutes_ago),
+    )
+    item_index(item_id=item.pk)
+    return item
+
+
+# --- text helpers -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "folded"),
+    [
+        ("Đồng Xoài", "dong xoai"),
+        ("ĐỒNG XOÀI", "dong xoai"),
+        ("tiêm chủng", "tiem chung"),
+        (unicodedata.normalize("NFD", "Tiêm chủng"), "tiem chung"),
+        ("Quảng Ngãi, Bà Rịa – Vũng Tàu", "quang ngai, ba ria – vung tau"),
+        ("ưu đãi", "uu dai"),
+        ("", ""),
+    ],
+)
+def test_fold(text, folded):
+    assert fold(text) == folded
+
+
+def test_normalise_keeps_diacritics_and_composes():
+    assert normalise(unicodedata.normalize("NFD", "Tiêm CHỦNG")) == "tiêm chủng"
+
+
+def test_words_keep_a_decomposed_word_whole():
+    assert words(unicodedata.normalize("NFD", "tiêm chủng")) == [
+        unicodedata.normalize("NFD", "tiêm"),
+        unicodedata.normalize("NFD", "chủng"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("html", "text"),
+    [
+        ("<p>Đồng Xoài</p><p>tiêm chủng</p>", "Đồng Xoài tiêm chủng"),
+        ("<p>A&nbsp;B &amp; C &quot;D&quot; &#7871;</p>", 'A B & C "D" ế'),
+        ('<p><a href="https://example.org/x" class="y">liên kết</a></p>', "liên kết"),
+        ("<p>trước</p><script>alert(1)</script><style>p{}</style><p>sau</p>", "trước sau"),
+        ('<embed embedtype="image" id="3" alt="ảnh"/><p>chữ</p>', "chữ"),
+        ("<h2>Tiêu<br/>đề</h2>", "Tiêu đề"),
+        ("", ""),
+        ("chữ thường, không thẻ", "chữ thường, không thẻ"),
+    ],
+)
+def test_html_to_text(html, text):
+    assert html_to_text(html) == text
+
+
+# --- the index row and the score ------------------------------------------------------------
+
+
+def test_entry_keeps_fields_apart():
+    texts = entry_texts("Tiêm chủng", "Tóm tắt", "<ignored> Nội dung")
+    assert texts["folded_headline"] == " tiem chung "
+    assert texts["folded_text"] == " tiem chung | tom tat | ignored noi dung "
+    assert texts["exact_text"] == " tiêm chủng | tóm tắt | ignored nội dung "
+
+
+def test_a_phrase_does_not_run_from_headline_into_summary():
+    folded, exact = query_words("tiêm chủng")
+    across = entry_texts("Lịch tiêm", "Chủng ngừa cúm", "")
+    # "tiêm" in the headline, "chủng" in the summary, both as typed; no phrase bonus
+    assert score_entry(folded, exact, across) == HEADLINE_WORD + SUMMARY_WORD + 2 * EXACT_WORD
+    inside = entry_texts("Lịch", "", "tiêm chủng cúm")
+    assert score_entry(folded, exact, inside) == 2 * BODY_WORD + TEXT_PHRASE + 2 * EXACT_WORD
+
+
+def test_query_words_cap_and_exact_words():
+    folded, exact = query_words("Đồng Xoài dong " + "x " * 100)
+    assert folded[:3] == ["dong", "xoai", "dong"]
+    assert len(folded) == 32
+    assert exact == ["đồng", "xoài"]
+
+
+def test_candidate_limit_keeps_total_right(embedded, unit, monkeypatch):
+    for n in range(6):
+        live_item(unit, f"Thông báo số {n}", minutes_ago=10 - n)
+    monkeypatch.setattr(embedded_module, "CANDIDATE_LIMIT", 4)
+    result = embedded.search(SearchQuery(text="thong bao", limit=10))
+    assert result.total == 6
+    assert len(result.hits) == 4  # only the newest four are ranked
+
+
+def test_reindexing_is_idempotent(embedded, unit):
+    item = live_item(unit, "Tiêm chủng")
+    item_index(item_id=item.pk)
+    item_index(item_id=item.pk)
+    assert SearchEntry.objects.filter(item_id=item.pk).count() == 1
+
+
+def test_index_of_a_missing_item_removes_its_entry(embedded, unit):
+    item = live_item(unit, "Tiêm chủng")
+    NewsItem.objects.filter(pk=item.pk).delete()
+    assert item_index(item_id=item.pk) is False
+    assert not SearchEntry.objects.filter(item_id=item.pk).exists()
+
+
+def test_migration_fills_the_new_columns_of_old_rows(embedded, unit):
+    item = live_item(unit, "Tiêm chủng", body="<p>Đồng Xoài</p>")
+    SearchEntry.objects.filter(item_id=item.pk).update(
+        folded_text=" tiem chung dong xoai ", exact_text=""
+    )
+    migration = import_module("search.migrations.0002_searchentry_exact_text")
+    migration.derive_texts(apps, None)
+    entry = SearchEntry.objects.get(item_id=item.pk)
+    assert entry.folded_text == " tiem chung |  | dong xoai "
+    assert entry.exact_text == " tiêm chủng |  | đồng xoài "
+
+
+# --- failure handling -------------------------------------------------------------------------
+
+
+def test_index_task_retries_temporary_errors():
+    assert TemporarySearchError in index_item.autoretry_for
+    assert issubclass(SearchUnavailable, TemporarySearchError)
+
+
+def test_search_page_answers_503_when_search_is_down(embedded, monkeypatch, db):
+    def down(query):
+        raise SearchUnavailable("cluster unreachable")
+
+    monkeypatch.setattr(embedded, "search", down)
+    response = Client().get(reverse("search"), {"q": "tiêm chủng"})
+    assert response.status_code == 503
+    assert response.context["search_unavailable"] is True
+
+
+# --- reindex command ------------------------------------------------------------------------
+
+
+def test_search_reindex_indexes_every_item_and_drops_stale_entries(embedded, unit):
+    live = NewsItem.objects.create(
+        unit=unit, headline="Đã đăng", live=True, first_published_at=timezone.now()
+    )
+    draft = NewsItem.objects.create(unit=unit, headline="Bản nháp", live=False)
+    SearchEntry.objects.create(
+        item_id=999_999,
+        uuid=live.uuid,
+        unit_path=unit.path,
+        kind="article",
+        headline="cũ",
+        folded_headline=" cu ",
+        folded_text=" cu ",
+    )
+    out = io.StringIO()
+    call_command("search_reindex", stdout=out)
+    assert "Indexed 2 items" in out.getvalue()
+    assert "Dropped 1 entries" in out.getvalue()
+    assert set(SearchEntry.objects.values_list("item_id", "public")) == {
+        (live.pk, True),
+        (draft.pk, False),
+    }
+
+
+def test_a_broker_that_cannot_take_the_task_does_not_fail_the_publication(monkeypatch, caplog):
+    from kombu.exceptions import OperationalError
+
+    from newsroom.events import item_published
+
+    def refuse(item_id):
+        raise OperationalError("broker unreachable")
+
+    monkeypatch.setattr(index_item, "delay", refuse)
+    item_published.send(sender=NewsItem, item_id=42, first=True)
+    assert "could not queue search indexing of item 42" in caplog.text
