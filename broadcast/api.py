@@ -1,7 +1,8 @@
 """Device API: a cluster's receiver fetches what to play, authenticated by its own token."""
 
-from django.http import FileResponse, Http404
-from django.shortcuts import get_object_or_404
+import base64
+
+from django.http import FileResponse
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -90,13 +91,21 @@ def device_schedule(request, device_id: int):
 )
 def device_media(request, device_id: int, rendition_id: int):
     device = _own_device(request, device_id)
-    rendition = get_object_or_404(
-        Rendition, pk=rendition_id, profile="loudspeaker", status=Rendition.Status.READY
-    )
-    allowed = device_schedule_items(device=device).filter(audio=rendition.asset_id).exists()
-    if not allowed:
-        raise Http404
-    response = FileResponse(rendition.file.open("rb"), content_type=rendition.mime_type)
+    rendition = Rendition.objects.filter(
+        pk=rendition_id, profile="loudspeaker", status=Rendition.Status.READY
+    ).first()
+    if rendition is None or not (
+        device_schedule_items(device=device).filter(audio=rendition.asset_id).exists()
+    ):
+        raise HttpError(404, _("This file is not in the device's schedule."))
+    try:
+        fh = rendition.file.open("rb")
+    except OSError as exc:
+        raise HttpError(404, _("This file is not in the device's schedule.")) from exc
+    response = FileResponse(fh, content_type=rendition.mime_type)
     response["Content-Length"] = str(rendition.size)
-    response["Digest"] = f"sha-256={rendition.sha256}"
+    # RFC 3230 wants the base64 of the raw digest; the schedule lists the hex form.
+    digest = base64.b64encode(bytes.fromhex(rendition.sha256)).decode("ascii")
+    response["Digest"] = f"sha-256={digest}"
+    response["Repr-Digest"] = f"sha-256=:{digest}:"
     return response

@@ -20,12 +20,12 @@ class Cluster(models.Model):
 
     panels = [FieldPanel("name"), FieldPanel("commune"), FieldPanel("enabled")]
 
-    def __str__(self) -> str:
-        return self.name
-
     class Meta:
         verbose_name = _("loudspeaker cluster")
         verbose_name_plural = _("loudspeaker clusters")
+
+    def __str__(self) -> str:
+        return self.name
 
 
 class Device(models.Model):
@@ -39,11 +39,16 @@ class Device(models.Model):
     enabled = models.BooleanField(_("enabled"), default=True)
     last_seen_at = models.DateTimeField(_("last seen"), null=True, blank=True)
 
-    panels = [FieldPanel("cluster"), FieldPanel("serial"), FieldPanel("vendor"), FieldPanel("enabled")]
-
-    def __str__(self) -> str:
-        return f"{self.cluster} / {self.serial}"
+    panels = [
+        FieldPanel("cluster"),
+        FieldPanel("serial"),
+        FieldPanel("vendor"),
+        FieldPanel("enabled"),
+    ]
 
     class Meta:
         verbose_name = _("loudspeaker device")
         verbose_name_plural = _("loudspeaker devices")
+
+    def __str__(self) -> str:
+        return f"{self.cluster} / {self.serial}"

@@ -40,6 +40,10 @@ class MediaAsset(models.Model):
     )
     created_at = models.DateTimeField(_("uploaded at"), auto_now_add=True)
 
+    class Meta:
+        verbose_name = _("media asset")
+        verbose_name_plural = _("media assets")
+
     def __str__(self) -> str:
         return self.original_name or self.uuid.hex
 
@@ -49,10 +53,6 @@ class MediaAsset(models.Model):
             if rendition.profile == profile and rendition.status == Rendition.Status.READY:
                 return rendition
         return None
-
-    class Meta:
-        verbose_name = _("media asset")
-        verbose_name_plural = _("media assets")
 
 
 class Rendition(models.Model):
@@ -80,12 +80,12 @@ class Rendition(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
-    def __str__(self) -> str:
-        return f"{self.asset_id}:{self.profile}"
-
     class Meta:
         verbose_name = _("rendition")
         verbose_name_plural = _("renditions")
         constraints = [
             models.UniqueConstraint(fields=["asset", "profile"], name="unique_rendition_profile")
         ]
+
+    def __str__(self) -> str:
+        return f"{self.asset_id}:{self.profile}"

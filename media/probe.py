@@ -16,6 +16,7 @@ class ProbeResult:
     audio_codec: str | None = None
     channels: int | None = None
     sample_rate: int | None = None
+    audio_bit_rate: int | None = None
     video_codec: str | None = None
     width: int | None = None
     height: int | None = None
@@ -39,11 +40,62 @@ class ProbeResult:
 _STILL_CODECS = {"mjpeg", "png", "bmp", "gif", "webp"}
 
 
+# How far before the announced end the tail check seeks, and how short of it the decoded
+# audio may stop (encoder padding, rounding) before the file counts as cut off.
+_TAIL_SECONDS = 2.0
+_TAIL_TOLERANCE_SECONDS = 1.0
+_TAIL_MAX_FRAMES = 5000
+
+
+def _duration_is_an_estimate(container, stream, duration: float) -> bool:
+    """True when FFmpeg derived the duration from size and bit rate (AMR, ADTS AAC, MP3
+    without a Xing header) rather than reading it from a header."""
+    size = getattr(container, "size", 0) or 0
+    rate = stream.codec_context.bit_rate or 0
+    if not size or not rate:
+        return False
+    return abs(size * 8 / rate - duration) <= max(0.5, 0.02 * duration)
+
+
+def _audio_end(container, stream, duration: float) -> float | None:
+    """Where the decodable audio really ends (seconds from the start), or None if unknown."""
+    start = (container.start_time / av.time_base) if container.start_time else 0.0
+    try:
+        container.seek(int((start + max(0.0, duration - _TAIL_SECONDS)) * av.time_base))
+    except (av.FFmpegError, OSError):
+        return None  # not seekable: nothing more can be learnt cheaply
+    end = None
+    try:
+        for count, frame in enumerate(container.decode(stream)):
+            if frame.pts is not None and frame.sample_rate:
+                end = float(frame.pts * frame.time_base) + frame.samples / frame.sample_rate
+            if count >= _TAIL_MAX_FRAMES:
+                return None  # the seek did not get near the end; do not decode it all
+    except (av.FFmpegError, ValueError):
+        pass  # a damaged last packet: judge by what decoded before it
+    return None if end is None else end - start
+
+
+def _checked_duration(container, stream, duration: float) -> float:
+    """``duration`` if the audio really lasts that long; the measured length if the
+    duration was only estimated; ProbeError if a header promises more than the file holds."""
+    estimate = _duration_is_an_estimate(container, stream, duration)
+    end = _audio_end(container, stream, duration)
+    if end is not None and end >= duration - _TAIL_TOLERANCE_SECONDS:
+        return duration
+    if estimate:
+        return end if end else duration
+    reached = 0.0 if end is None else end
+    raise ProbeError(f"audio stops at {reached:.1f}s but the file announces {duration:.1f}s")
+
+
 def probe_file(source) -> ProbeResult:
     """Open ``source`` (a path or a binary file object) and describe its streams.
 
     Decodes one audio frame as well, so a file whose header parses but whose payload is
-    garbage is rejected here rather than in a transcode minutes later.
+    garbage is rejected here rather than in a transcode minutes later; and decodes the last
+    seconds, so a file cut short in transfer (whose header still announces the whole
+    recording, as MP3 and FLAC headers do) is rejected instead of half-broadcast.
     """
     try:
         with av.open(source, mode="r", metadata_errors="ignore") as container:
@@ -55,12 +107,16 @@ def probe_file(source) -> ProbeResult:
             audio_stream = None
             for stream in container.streams:
                 ctx = stream.codec_context
+                if ctx is None:  # a stream FFmpeg has no decoder for, or a broken header
+                    result.streams.append({"index": stream.index, "type": stream.type})
+                    continue
                 info = {"index": stream.index, "type": stream.type, "codec": ctx.name}
                 if stream.type == "audio" and result.audio_codec is None:
                     audio_stream = stream
                     result.audio_codec = ctx.name
                     result.channels = ctx.channels
                     result.sample_rate = ctx.sample_rate
+                    result.audio_bit_rate = ctx.bit_rate or None
                 elif (
                     stream.type == "video"
                     and result.video_codec is None
@@ -80,8 +136,11 @@ def probe_file(source) -> ProbeResult:
                     raise ProbeError("no decodable audio frame")
             if result.duration is None and audio_stream is not None and audio_stream.duration:
                 result.duration = float(audio_stream.duration * audio_stream.time_base)
+            # A video's soundtrack may rightly end before its picture: check audio files only.
+            if audio_stream is not None and result.duration and not result.has_video:
+                result.duration = _checked_duration(container, audio_stream, result.duration)
             return result
     except ProbeError:
         raise
-    except (av.FFmpegError, ValueError, OSError, UnicodeDecodeError) as exc:
-        raise ProbeError(str(exc)) from exc
+    except Exception as exc:  # hostile input must never escape as a crash
+        raise ProbeError(f"{type(exc).__name__}: {exc}") from exc

@@ -17,9 +17,10 @@ from django.core.exceptions import ValidationError
 from django.core.files import File
 from django.core.files.storage import default_storage
 from django.db import transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from .ffmpeg import FFmpegError, run_ffmpeg
+from .ffmpeg import run_ffmpeg
 from .models import MediaAsset, Rendition
 from .probe import ProbeError, ProbeResult, probe_file
 from .profiles import get_profile
@@ -92,11 +93,17 @@ def asset_validate_upload(*, upload, kind: str) -> ProbeResult:
             raise ValidationError(_("This is not a video file: no video stream was found."))
         if result.container not in _VIDEO_CONTAINERS:
             raise ValidationError(_("This video format is not accepted."))
-    if result.duration and result.duration > settings.NGUON_MEDIA_MAX_DURATION_SECONDS:
-        raise ValidationError(
-            _("The recording is too long (limit %(minutes)s minutes).")
-            % {"minutes": settings.NGUON_MEDIA_MAX_DURATION_SECONDS // 60}
-        )
+    limit = settings.NGUON_MEDIA_MAX_DURATION_SECONDS
+    if result.duration and result.duration > limit:
+        if limit >= 60:
+            message = _("The recording is too long (limit %(minutes)s minutes).") % {
+                "minutes": limit // 60
+            }
+        else:
+            message = _("The recording is too long (limit %(seconds)s seconds).") % {
+                "seconds": limit
+            }
+        raise ValidationError(message)
     return result
 
 
@@ -124,12 +131,20 @@ def asset_create(*, upload, kind: str, user=None, probe: ProbeResult | None = No
         duration=probe.duration,
         created_by=user if getattr(user, "is_authenticated", False) else None,
     )
-    asset.file.save("upload", File(upload), save=False)
-    asset.save()
     profiles = DEFAULT_PROFILES.get(kind, [])
-    for profile in profiles:
-        Rendition.objects.get_or_create(asset=asset, profile=profile)
-    transaction.on_commit(lambda: _queue_transcodes(asset.pk, profiles))
+    asset.file.save("upload", File(upload), save=False)
+    try:
+        with transaction.atomic():
+            asset.save()
+            for profile in profiles:
+                Rendition.objects.get_or_create(asset=asset, profile=profile)
+    except BaseException:
+        # No row, no file: a failed save must not leave an orphan under MEDIA_ROOT.
+        asset.file.delete(save=False)
+        raise
+    # Robust: the upload is stored whatever happens to the queueing (with eager tasks, a
+    # failed transcode is recorded on its rendition and must not turn the upload into a 500).
+    transaction.on_commit(lambda: _queue_transcodes(asset.pk, profiles), robust=True)
     return asset
 
 
@@ -141,7 +156,11 @@ def _queue_transcodes(asset_id: int, profiles: list[str]) -> None:
 
 
 def rendition_build(*, asset_id: int, profile: str) -> Rendition | None:
-    """Produce ``profile`` for the asset; idempotent. Returns None if the asset is gone."""
+    """Produce ``profile`` for the asset; idempotent. Returns None if the asset is gone.
+
+    Any failure (ffmpeg, an unreadable output, a missing source file) marks the rendition
+    failed with the error recorded, then propagates so the task can retry.
+    """
     spec = get_profile(profile)
     with transaction.atomic():
         asset = MediaAsset.objects.filter(pk=asset_id).first()
@@ -150,41 +169,38 @@ def rendition_build(*, asset_id: int, profile: str) -> Rendition | None:
         rendition, _created = Rendition.objects.select_for_update().get_or_create(
             asset=asset, profile=profile
         )
-        if rendition.status == Rendition.Status.READY and rendition.file:
+        if (
+            rendition.status == Rendition.Status.READY
+            and rendition.file
+            and default_storage.exists(rendition.file.name)
+        ):
             return rendition
         rendition.status = Rendition.Status.PROCESSING
         rendition.attempts += 1
         rendition.save(update_fields=["status", "attempts", "updated_at"])
 
     target_name = f"renditions/{asset.uuid.hex[:2]}/{asset.uuid.hex}-{spec.name}.{spec.suffix}"
-    with tempfile.TemporaryDirectory(prefix="nguon-") as tmp:
-        source = Path(tmp) / f"source.{asset.container_suffix or 'bin'}"
-        with asset.file.open("rb") as src, open(source, "wb") as dst:
-            for chunk in iter(lambda: src.read(1024 * 1024), b""):
-                dst.write(chunk)
-        output = Path(tmp) / f"out.{spec.suffix}"
-        args = ["-i", str(source), "-vn", "-map", "0:a:0"]
-        if spec.filters:
-            args += ["-af", spec.filters]
-        args += ["-ac", str(spec.channels), "-ar", str(spec.sample_rate), *spec.codec_args]
-        args.append(str(output))
-        try:
-            run_ffmpeg(args, timeout=max(120.0, (asset.duration or 60) * 2))
+    try:
+        with tempfile.TemporaryDirectory(prefix="nguon-") as tmp:
+            output = _transcode(asset, spec, Path(tmp))
             out_probe = probe_file(str(output))
-        except (FFmpegError, ProbeError) as exc:
-            Rendition.objects.filter(pk=rendition.pk).update(
-                status=Rendition.Status.FAILED, error=str(exc)[:4000]
-            )
-            logger.warning("rendition %s of asset %s failed: %s", profile, asset_id, exc)
-            raise
-        if default_storage.exists(target_name):
-            default_storage.delete(target_name)
-        with open(output, "rb") as fh:
-            stored_name = default_storage.save(target_name, File(fh))
-            size = output.stat().st_size
-            sha = _sha256_of(fh)
+            with open(output, "rb") as fh:
+                size = output.stat().st_size
+                sha = _sha256_of(fh)
+                # The name is deterministic: replace a leftover of an earlier or failed build.
+                if default_storage.exists(target_name):
+                    default_storage.delete(target_name)
+                stored_name = default_storage.save(target_name, File(fh))
+    except Exception as exc:
+        Rendition.objects.filter(pk=rendition.pk).update(
+            status=Rendition.Status.FAILED,
+            error=str(exc)[:4000] or type(exc).__name__,
+            updated_at=timezone.now(),  # update() does not touch auto_now fields
+        )
+        logger.warning("rendition %s of asset %s failed: %s", profile, asset_id, exc)
+        raise
 
-    Rendition.objects.filter(pk=rendition.pk).update(
+    updated = Rendition.objects.filter(pk=rendition.pk).update(
         status=Rendition.Status.READY,
         file=stored_name,
         mime_type=spec.mime_type,
@@ -193,8 +209,27 @@ def rendition_build(*, asset_id: int, profile: str) -> Rendition | None:
         duration=out_probe.duration,
         channels=out_probe.channels,
         sample_rate=out_probe.sample_rate,
-        bitrate=out_probe.bit_rate,
+        bitrate=out_probe.audio_bit_rate or out_probe.bit_rate,
         error="",
+        updated_at=timezone.now(),  # feeds use it to notice a new enclosure
     )
+    if not updated:  # the asset was deleted while ffmpeg ran
+        default_storage.delete(stored_name)
+        return None
     rendition.refresh_from_db()
     return rendition
+
+
+def _transcode(asset: MediaAsset, spec, tmp: Path) -> Path:
+    source = tmp / f"source.{asset.container_suffix or 'bin'}"
+    with asset.file.open("rb") as src, open(source, "wb") as dst:
+        for chunk in iter(lambda: src.read(1024 * 1024), b""):
+            dst.write(chunk)
+    output = tmp / f"out.{spec.suffix}"
+    args = ["-i", str(source), "-vn", "-map", "0:a:0"]
+    if spec.filters:
+        args += ["-af", spec.filters]
+    args += ["-ac", str(spec.channels), "-ar", str(spec.sample_rate), *spec.codec_args]
+    args.append(str(output))
+    run_ffmpeg(args, timeout=max(120.0, (asset.duration or 60) * 2))
+    return output

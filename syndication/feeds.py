@@ -1,13 +1,15 @@
 """Feed building with feedgen. Text is cleaned of characters XML 1.0 cannot carry."""
 
+import html
 import re
+from urllib.parse import urljoin
 
 from django.conf import settings
 from django.utils.html import strip_tags
 from feedgen.feed import FeedGenerator
 
 # XML 1.0 forbids most C0 controls; a stray one from a pasted document must not break a feed.
-_XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+_XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 
 def xml_safe(text: str) -> str:
@@ -33,7 +35,8 @@ def feed_build_rss(*, items, site_url: str, feed_url: str, item_url) -> bytes:
         entry.guid(f"urn:uuid:{item.uuid}", permalink=False)
         entry.title(xml_safe(item.headline))
         entry.link(href=url)
-        description = item.summary or strip_tags(item.body)[:500]
+        # The body is stored HTML: its text, with entities decoded, not "&amp;" twice escaped.
+        description = item.summary or html.unescape(strip_tags(item.body)).strip()[:500]
         entry.description(xml_safe(description) or xml_safe(item.headline))
         entry.pubDate(item.first_published_at)
         if item.category_id:
@@ -42,5 +45,6 @@ def feed_build_rss(*, items, site_url: str, feed_url: str, item_url) -> bytes:
             entry.author({"name": xml_safe(item.byline), "email": "noreply@example.invalid"})
         audio = item.audio.rendition("loudspeaker") if item.audio_id else None
         if audio is not None:
-            entry.enclosure(site_url.rstrip("/") + audio.file.url, str(audio.size), audio.mime_type)
+            # urljoin keeps an absolute MEDIA_URL (a CDN) as it is.
+            entry.enclosure(urljoin(site_url, audio.file.url), str(audio.size), audio.mime_type)
     return fg.rss_str(pretty=False)
