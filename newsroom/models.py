@@ -1,5 +1,6 @@
 """Newsroom models: the unit tree, memberships, categories, news items and approval tasks."""
 
+import re
 import uuid
 
 from django.conf import settings
@@ -19,6 +20,8 @@ from wagtail.models import (
     WorkflowMixin,
 )
 from wagtail.search import index
+
+_CONTROL_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 class AdministrativeUnit(MP_Node):
@@ -217,6 +220,12 @@ class NewsItem(
         return self.audio.rendition("loudspeaker") if self.audio_id else None
 
     def save(self, *args, **kwargs):
+        # Text pasted from office documents can carry C0 control characters; PostgreSQL
+        # refuses NUL and XML feeds refuse the rest, so they never reach the database.
+        for field in ("headline", "summary", "body", "byline", "transcript"):
+            value = getattr(self, field)
+            if value:
+                setattr(self, field, _CONTROL_CHARS.sub("", value))
         if not self.slug:
             self.slug = slugify(self.headline, allow_unicode=False)[:200] or "tin"
         super().save(*args, **kwargs)

@@ -220,3 +220,12 @@ def test_dashboards_show_what_awaits_each_approver(tree):
     assert page.status_code == 200 and "Chờ xã A duyệt" not in page.content.decode()
     client.force_login(admin)
     assert client.get("/admin/").status_code == 200
+
+
+def test_pasted_control_characters_are_dropped_before_storage(tree):
+    reporter = make_user("rep", unit=tree["A"], role=Role.REPORTER)
+    item = item_create(
+        user=reporter, unit=tree["A"], headline="Cảnh báo\x00 lũ\x07", summary="Nước\x0b dâng"
+    )
+    item.refresh_from_db()
+    assert (item.headline, item.summary) == ("Cảnh báo lũ", "Nước dâng")
