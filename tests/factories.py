@@ -1,12 +1,11 @@
 """Build only the tree a test needs: a province, optionally a district, communes, people."""
 
-import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from django.contrib.auth import get_user_model
 
-from media.ffmpeg import ffmpeg_binary
+from media.ffmpeg import run_ffmpeg
 from newsroom.models import AdministrativeUnit
 from newsroom.services import membership_grant
 from newsroom.units import UnitSpec, units_load
@@ -80,12 +79,8 @@ def make_user(username: str, *, unit=None, role=None, **extra):
 def make_audio(path: Path, *, seconds: float = 3.0, channels: int = 2, fmt: str = "wav") -> Path:
     """A real audio file made by ffmpeg's lavfi sine source."""
     layout = "stereo" if channels == 2 else "mono"
-    subprocess.run(
+    run_ffmpeg(
         [
-            ffmpeg_binary(),
-            "-hide_banner",
-            "-nostdin",
-            "-y",
             "-f",
             "lavfi",
             "-i",
@@ -94,8 +89,6 @@ def make_audio(path: Path, *, seconds: float = 3.0, channels: int = 2, fmt: str 
             f"aformat=channel_layouts={layout}",
             str(path.with_suffix(f".{fmt}")),
         ],
-        check=True,
-        capture_output=True,
         timeout=60,
     )
     return path.with_suffix(f".{fmt}")
@@ -108,10 +101,6 @@ def make_video(path: Path, *, seconds: float = 2.0, with_audio: bool = True) -> 
     """A small real MP4 (H.264 test pattern, AAC sine if ``with_audio``) made by ffmpeg."""
     out = path.with_suffix(".mp4")
     args = [
-        ffmpeg_binary(),
-        "-hide_banner",
-        "-nostdin",
-        "-y",
         "-f",
         "lavfi",
         "-i",
@@ -120,19 +109,15 @@ def make_video(path: Path, *, seconds: float = 2.0, with_audio: bool = True) -> 
     if with_audio:
         args += ["-f", "lavfi", "-i", f"sine=frequency=440:duration={seconds}", "-shortest"]
     args += ["-pix_fmt", "yuv420p", str(out)]
-    subprocess.run(args, check=True, capture_output=True, timeout=60)
+    run_ffmpeg(args, timeout=60)
     return out
 
 
 def make_noise(path: Path, *, seconds: float = 3.0, fmt: str = "wav") -> Path:
     """Mono pink noise (anoisesrc): speech-like loudness for the normaliser to work on."""
     out = path.with_suffix(f".{fmt}")
-    subprocess.run(
+    run_ffmpeg(
         [
-            ffmpeg_binary(),
-            "-hide_banner",
-            "-nostdin",
-            "-y",
             "-f",
             "lavfi",
             "-i",
@@ -141,8 +126,6 @@ def make_noise(path: Path, *, seconds: float = 3.0, fmt: str = "wav") -> Path:
             "1",
             str(out),
         ],
-        check=True,
-        capture_output=True,
         timeout=60,
     )
     return out
