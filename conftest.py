@@ -65,7 +65,7 @@ def _worker_process(django_db_setup, django_db_blocker, tmp_path_factory):
                 "--pool",
                 "solo",
                 "-Q",
-                "default,media",
+                ",".join(settings.CELERY_TASK_QUEUES_ALL),
                 "--loglevel",
                 "INFO",
                 "--without-heartbeat",

@@ -7,3 +7,6 @@ class BroadcastConfig(AppConfig):
     label = "broadcast"
     verbose_name = _("Loudspeakers")
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self):
+        from . import receivers  # noqa: F401

@@ -6,6 +6,9 @@ from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
 from broadcast.api import router as devices_router
+from newsroom.api import router as intake_router
+from search.api import router as search_router
+from syndication.api import router as items_router
 
 api = NinjaAPI(
     title="Nguồn API",
@@ -15,6 +18,9 @@ api = NinjaAPI(
     openapi_url="/openapi.json",
 )
 api.add_router("/devices/", devices_router)
+api.add_router("/intake/", intake_router)
+api.add_router("/search/", search_router)
+api.add_router("/items/", items_router)
 
 
 @api.exception_handler(AuthenticationError)

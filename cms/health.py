@@ -1,7 +1,20 @@
-"""``/healthz``: JSON with the state of the database, the task queue and search."""
+"""``/healthz`` and ``/readyz``: JSON state of the services the site depends on.
 
+``/healthz`` (database, task queue, search) is what the CI smoke test and simple monitors
+poll. ``/readyz`` adds what a load balancer should know before sending traffic: the broker,
+file storage (writable, free space) and, when ``MQTT_URL`` is set, the MQTT broker. Both
+answer 200 when every check passes and 503 otherwise, with each check's detail.
+"""
+
+import os
+import shutil
 import time
+import uuid
+from urllib.parse import urlparse
 
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
 from django.db import connection
 from django.http import JsonResponse
 from django.views.decorators.cache import never_cache
@@ -39,6 +52,62 @@ def _queue():
 def _search():
     backend = get_backend()
     return {"backend": backend.name, **backend.ping()}
+
+
+def _storage():
+    """Default storage accepts a write; on a local folder, report free space too."""
+    minimum = int(getattr(settings, "NGUON_READYZ_MIN_FREE_MB", 100))
+    detail = {"backend": type(default_storage).__name__}
+    location = getattr(default_storage, "location", None)
+    if location:
+        os.makedirs(location, exist_ok=True)
+        usage = shutil.disk_usage(location)
+        detail["free_mb"] = usage.free // (1024 * 1024)
+        if detail["free_mb"] < minimum:
+            raise OSError(f"only {detail['free_mb']} MB free in {location} (< {minimum} MB)")
+    name = default_storage.save(f"readyz/{uuid.uuid4().hex}.txt", ContentFile(b"ok"))
+    default_storage.delete(name)
+    return detail
+
+
+def _mqtt():
+    """Connect to ``MQTT_URL`` (mqtt:// or mqtts://) and disconnect."""
+    import paho.mqtt.client as mqtt
+
+    url = urlparse(settings.MQTT_URL)
+    tls = url.scheme in {"mqtts", "ssl"}
+    client = mqtt.Client(
+        mqtt.CallbackAPIVersion.VERSION2, client_id=f"nguon-readyz-{uuid.uuid4().hex[:8]}"
+    )
+    if url.username:
+        client.username_pw_set(url.username, url.password)
+    if tls:
+        client.tls_set()
+    client.connect(url.hostname or "127.0.0.1", url.port or (8883 if tls else 1883), 5)
+    try:
+        rc = client.loop(timeout=2)
+        if rc != mqtt.MQTT_ERR_SUCCESS:
+            raise ConnectionError(mqtt.error_string(rc))
+    finally:
+        client.disconnect()
+    return {"host": url.hostname, "port": url.port or (8883 if tls else 1883)}
+
+
+@never_cache
+@require_GET
+def readyz(request):
+    checks = {
+        "database": _timed(_database),
+        "broker": _timed(_queue),
+        "search": _timed(_search),
+        "storage": _timed(_storage),
+    }
+    if settings.MQTT_URL:
+        checks["mqtt"] = _timed(_mqtt)
+    ok = all(check["ok"] for check in checks.values())
+    return JsonResponse(
+        {"status": "ready" if ok else "not ready", "checks": checks}, status=200 if ok else 503
+    )
 
 
 @never_cache

@@ -1,8 +1,19 @@
-"""The one place ffmpeg is run: argument lists, never a shell; a timeout; typed errors."""
+"""The one place ffmpeg is run: argument lists, never a shell; a timeout; typed errors.
 
+Every ffmpeg child is tied to the process that started it (Linux ``PR_SET_PDEATHSIG``): a
+worker killed in the middle of a transcode takes its ffmpeg with it, so no orphan keeps
+writing into a work folder that the next attempt is about to use.
+"""
+
+import ctypes
 import os
 import shutil
+import signal
 import subprocess
+import tempfile
+import threading
+import time
+from collections.abc import Callable
 from functools import lru_cache
 
 from django.conf import settings
@@ -16,9 +27,25 @@ class FFmpegError(Exception):
         self.stderr = stderr
         self.returncode = returncode
 
+    @property
+    def transient(self) -> bool:
+        """True when trying again may help: a timeout, or ffmpeg killed by a signal (the OOM
+        killer, a shutdown) rather than refusing its input."""
+        return self.returncode is None or self.returncode < 0
+
     def __str__(self) -> str:
         tail = self.stderr.strip().splitlines()[-5:]
         return f"{self.args[0]} (exit {self.returncode}): " + " | ".join(tail)
+
+
+# When a list, every command run is appended to it as (thread name, argv): the benchmark
+# replays exactly what the pipeline ran (``bench/bench_media.py``).
+command_log: list | None = None
+
+
+def _record(cmd: list[str]) -> None:
+    if command_log is not None:
+        command_log.append((threading.current_thread().name, list(cmd)))
 
 
 @lru_cache(maxsize=1)
@@ -35,11 +62,32 @@ def ffmpeg_binary() -> str:
     return imageio_ffmpeg.get_ffmpeg_exe()
 
 
+def _die_with_parent() -> None:  # pragma: no cover - runs in the child before exec
+    try:
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except OSError:
+        pass
+
+
+def _preexec():
+    return _die_with_parent if os.name == "posix" and os.uname().sysname == "Linux" else None
+
+
 def run_ffmpeg(args: list[str], *, timeout: float = 3600) -> subprocess.CompletedProcess:
     """Run ffmpeg with ``args`` (no shell). Raises FFmpegError on failure or timeout."""
     cmd = [ffmpeg_binary(), "-hide_banner", "-nostdin", "-y", *args]
+    _record(cmd)
     try:
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False)
+        proc = subprocess.run(
+            cmd,
+            capture_output=True,
+            text=True,
+            errors="replace",
+            timeout=timeout,
+            check=False,
+            preexec_fn=_preexec(),  # noqa: PLW1509 - only prctl, no Python state
+        )
     except subprocess.TimeoutExpired as exc:
         raise FFmpegError(
             f"ffmpeg timed out after {timeout}s", stderr=str(exc.stderr or "")
@@ -47,3 +95,62 @@ def run_ffmpeg(args: list[str], *, timeout: float = 3600) -> subprocess.Complete
     if proc.returncode != 0:
         raise FFmpegError("ffmpeg failed", stderr=proc.stderr[-4000:], returncode=proc.returncode)
     return proc
+
+
+def run_ffmpeg_progress(
+    args: list[str],
+    *,
+    duration: float | None,
+    on_progress: Callable[[float], None] | None = None,
+    timeout: float = 3600,
+    interval: float = 1.0,
+) -> subprocess.CompletedProcess:
+    """Run ffmpeg reporting progress: ``on_progress(fraction)`` at most every ``interval``
+    seconds, from ffmpeg's ``-progress`` stream (``out_time_us`` against ``duration``)."""
+    cmd = [ffmpeg_binary(), "-hide_banner", "-nostdin", "-y", "-nostats",
+           "-progress", "pipe:1", *args]  # fmt: skip
+    _record(cmd)
+    with tempfile.TemporaryFile() as err:
+        proc = subprocess.Popen(
+            cmd,
+            stdout=subprocess.PIPE,
+            stderr=err,
+            preexec_fn=_preexec(),  # noqa: PLW1509
+        )
+        timed_out = threading.Event()
+
+        def _kill():
+            timed_out.set()
+            proc.kill()
+
+        timer = threading.Timer(timeout, _kill)
+        timer.daemon = True
+        timer.start()
+        last = 0.0
+        try:
+            assert proc.stdout is not None
+            for raw in proc.stdout:
+                line = raw.decode("ascii", "replace").strip()
+                if not line.startswith("out_time_us=") or not on_progress or not duration:
+                    continue
+                try:
+                    seconds = int(line.split("=", 1)[1]) / 1e6
+                except ValueError:
+                    continue
+                now = time.monotonic()
+                if now - last >= interval:
+                    last = now
+                    on_progress(max(0.0, min(1.0, seconds / duration)))
+            returncode = proc.wait()
+        finally:
+            timer.cancel()
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+        err.seek(0)
+        stderr = err.read().decode("utf-8", "replace")
+    if timed_out.is_set():
+        raise FFmpegError(f"ffmpeg timed out after {timeout}s", stderr=stderr[-4000:])
+    if returncode != 0:
+        raise FFmpegError("ffmpeg failed", stderr=stderr[-4000:], returncode=returncode)
+    return subprocess.CompletedProcess(cmd, returncode, "", stderr)

@@ -25,6 +25,22 @@ class MediaAsset(models.Model):
     class Kind(models.TextChoices):
         AUDIO = "audio", _("Audio")
         VIDEO = "video", _("Video")
+        IMAGE = "image", _("Image")
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Waiting")
+        PROCESSING = "processing", _("Processing")
+        READY = "ready", _("Ready")
+        FAILED = "failed", _("Failed")
+
+    class Stage(models.TextChoices):
+        QUEUED = "queued", _("Queued")
+        MEASURING = "measuring", _("Measuring loudness")
+        TRANSCODING = "transcoding", _("Transcoding")
+        CORRECTING = "correcting", _("Correcting loudness")
+        VERIFYING = "verifying", _("Checking the outputs")
+        DONE = "done", _("Done")
+        FAILED = "failed", _("Failed")
 
     uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
@@ -39,6 +55,19 @@ class MediaAsset(models.Model):
         "auth.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     created_at = models.DateTimeField(_("uploaded at"), auto_now_add=True)
+    # Processing state: written by media.services under a row lock (status, attempts) or
+    # by plain updates from the running job (stage, progress, heartbeat).
+    status = models.CharField(
+        _("status"), max_length=16, choices=Status.choices, default=Status.PENDING
+    )
+    stage = models.CharField(_("stage"), max_length=16, choices=Stage.choices, blank=True)
+    progress = models.FloatField(_("progress (%)"), default=0.0)
+    error = models.TextField(_("error"), blank=True)
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    loudness = models.JSONField(_("source loudness"), default=dict, blank=True)
+    worker = models.CharField(max_length=128, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    processed_at = models.DateTimeField(_("processed at"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("media asset")
@@ -53,6 +82,14 @@ class MediaAsset(models.Model):
             if rendition.profile == profile and rendition.status == Rendition.Status.READY:
                 return rendition
         return None
+
+    def renditions_ready(self) -> dict[str, "Rendition"]:
+        """Every ready rendition by profile name (``{"web_audio": …, "poster": …}``)."""
+        return {r.profile: r for r in self.renditions.all() if r.status == Rendition.Status.READY}
+
+    @property
+    def is_silent(self) -> bool:
+        return self.loudness.get("integrated") is not None and self.loudness["integrated"] <= -69.5
 
 
 class Rendition(models.Model):
@@ -75,6 +112,11 @@ class Rendition(models.Model):
     channels = models.PositiveSmallIntegerField(null=True, blank=True)
     sample_rate = models.PositiveIntegerField(null=True, blank=True)
     bitrate = models.PositiveIntegerField(null=True, blank=True)
+    codec = models.CharField(max_length=32, blank=True)
+    width = models.PositiveIntegerField(null=True, blank=True)
+    height = models.PositiveIntegerField(null=True, blank=True)
+    # Measured after encoding (I, LRA, TP) and the gain the pipeline applied.
+    loudness = models.JSONField(default=dict, blank=True)
     error = models.TextField(blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -89,3 +131,7 @@ class Rendition(models.Model):
 
     def __str__(self) -> str:
         return f"{self.asset_id}:{self.profile}"
+
+    @property
+    def url(self) -> str:
+        return self.file.url if self.file else ""

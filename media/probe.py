@@ -89,6 +89,22 @@ def _checked_duration(container, stream, duration: float) -> float:
     raise ProbeError(f"audio stops at {reached:.1f}s but the file announces {duration:.1f}s")
 
 
+def _demuxed_duration(container) -> float | None:
+    end = None
+    try:
+        container.seek(0)
+    except (av.FFmpegError, OSError):
+        pass
+    try:
+        for packet in container.demux():
+            if packet.pts is not None and packet.time_base is not None:
+                stop = float((packet.pts + (packet.duration or 0)) * packet.time_base)
+                end = stop if end is None else max(end, stop)
+    except (av.FFmpegError, ValueError):
+        pass
+    return end
+
+
 def probe_file(source) -> ProbeResult:
     """Open ``source`` (a path or a binary file object) and describe its streams.
 
@@ -136,6 +152,10 @@ def probe_file(source) -> ProbeResult:
                     raise ProbeError("no decodable audio frame")
             if result.duration is None and audio_stream is not None and audio_stream.duration:
                 result.duration = float(audio_stream.duration * audio_stream.time_base)
+            if result.duration is None:
+                # Browser recordings (MediaRecorder WebM) carry no duration: read the packet
+                # timestamps to the end (no decoding).
+                result.duration = _demuxed_duration(container)
             # A video's soundtrack may rightly end before its picture: check audio files only.
             if audio_stream is not None and result.duration and not result.has_video:
                 result.duration = _checked_duration(container, audio_stream, result.duration)

@@ -1,29 +1,30 @@
-"""Writes for media: validate and store uploads, build renditions.
+"""Writes for media: validate and store uploads, process them, retry, recover, speak.
 
-``asset_create`` stores an upload that ``asset_validate_upload`` accepted and queues the
-transcodes on commit; ``rendition_build`` (run by a Celery task) produces one profile's file
-with a deterministic name and an atomic rename, so replaying it is harmless.
+``asset_validate_upload`` checks an upload by content (PyAV for sound and picture, Pillow
+for stills) and raises a ValidationError in Vietnamese; ``asset_create`` stores what it
+accepted under a generated name and queues the processing on commit; ``asset_process``
+(``media.processing``) builds every rendition from one decode; ``rendition_build`` builds
+one; ``asset_retry`` and ``assets_recover`` put failed or abandoned assets back in the
+queue; ``tts_bulletin_create`` (``media.tts``) turns text into a loudspeaker bulletin.
 """
 
 import hashlib
 import logging
 import os
 import re
-import tempfile
-from pathlib import Path
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files import File
-from django.core.files.storage import default_storage
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from .ffmpeg import run_ffmpeg
+from .images import ImageError, probe_image
 from .models import MediaAsset, Rendition
 from .probe import ProbeError, ProbeResult, probe_file
-from .profiles import get_profile
+from .processing import asset_process, claim_is_dead, time_limits
+from .profiles import get_profile, profiles_for_kind
 
 logger = logging.getLogger(__name__)
 
@@ -38,15 +39,17 @@ _AUDIO_CONTAINERS = {
     "aac": "aac",
     "matroska,webm": "webm",
 }
+# MP4, MOV and 3GP share one demuxer; MKV and WebM another.
 _VIDEO_CONTAINERS = {
     "mov,mp4,m4a,3gp,3g2,mj2": "mp4",
     "matroska,webm": "mkv",
-    "avi": "avi",
 }
-# Django already strips directories from upload names; control characters and stray
-# separators still mean a hostile or broken client.
-_UNSAFE_NAME = re.compile(r"[\x00-\x1f\x7f/\\]")
-DEFAULT_PROFILES = {MediaAsset.Kind.AUDIO: ["loudspeaker"], MediaAsset.Kind.VIDEO: []}
+# Django already strips directories from upload names; control characters, stray
+# separators and bidirectional overrides (a "gpj.exe" shown as "exe.jpg") still mean a
+# hostile or broken client.
+_UNSAFE_NAME = re.compile(r"[\x00-\x1f\x7f/\\\u202a-\u202e\u2066-\u2069]")
+# Kept for callers of the first version: what is built for each kind.
+DEFAULT_PROFILES = {kind: profiles_for_kind(kind) for kind in ("audio", "video")}
 
 
 def _open_for_probe(upload):
@@ -57,14 +60,11 @@ def _open_for_probe(upload):
     return upload
 
 
-def asset_validate_upload(*, upload, kind: str) -> ProbeResult:
-    """Check an uploaded file is the media it claims to be; return its probe result.
-
-    Raises ValidationError with a Vietnamese message for anything a reporter must fix.
-    """
+def _check_name_and_size(upload) -> None:
     name = getattr(upload, "name", "") or ""
-    if _UNSAFE_NAME.search(name):
-        raise ValidationError(_("The file name contains forbidden characters."))
+    if _UNSAFE_NAME.search(name) or name.strip(" .") in ("", ".."):
+        if name:  # an unnamed upload (made in code) is fine
+            raise ValidationError(_("The file name contains forbidden characters."))
     size = getattr(upload, "size", None) or 0
     if size == 0:
         raise ValidationError(_("The file is empty."))
@@ -73,6 +73,35 @@ def asset_validate_upload(*, upload, kind: str) -> ProbeResult:
             _("The file is too large (limit %(limit)s MB).")
             % {"limit": settings.NGUON_MEDIA_MAX_UPLOAD_BYTES // (1024 * 1024)}
         )
+
+
+def image_validate_upload(*, upload):
+    """Check an uploaded still (JPEG, PNG, WebP, HEIC); return its ImageProbe."""
+    _check_name_and_size(upload)
+    max_pixels = getattr(settings, "NGUON_MEDIA_MAX_IMAGE_PIXELS", None)
+    try:
+        return probe_image(upload, max_pixels=max_pixels)
+    except ImageError as exc:
+        logger.info("rejected image %r: %s", getattr(upload, "name", ""), exc)
+        if exc.reason == "bomb":
+            raise ValidationError(
+                _("The image has too many pixels to be processed safely.")
+            ) from exc
+        if exc.reason == "format":
+            raise ValidationError(_("Only JPEG, PNG, WebP or HEIC images are accepted.")) from exc
+        raise ValidationError(_("The file is not a readable image, or it is damaged.")) from exc
+
+
+def asset_validate_upload(*, upload, kind: str):
+    """Check an uploaded file is the media it claims to be; return its probe result.
+
+    Raises ValidationError with a Vietnamese message for anything a reporter must fix.
+    Nothing is written anywhere.
+    """
+    if kind == MediaAsset.Kind.IMAGE:
+        return image_validate_upload(upload=upload)
+    _check_name_and_size(upload)
+    name = getattr(upload, "name", "") or ""
     try:
         result = probe_file(_open_for_probe(upload))
     except ProbeError as exc:
@@ -94,7 +123,11 @@ def asset_validate_upload(*, upload, kind: str) -> ProbeResult:
         if result.container not in _VIDEO_CONTAINERS:
             raise ValidationError(_("This video format is not accepted."))
     limit = settings.NGUON_MEDIA_MAX_DURATION_SECONDS
-    if result.duration and result.duration > limit:
+    if not result.duration or result.duration <= 0:
+        raise ValidationError(
+            _("The file is not a readable audio or video file, or it is damaged.")
+        )
+    if result.duration > limit:
         if limit >= 60:
             message = _("The recording is too long (limit %(minutes)s minutes).") % {
                 "minutes": limit // 60
@@ -116,120 +149,160 @@ def _sha256_of(fileobj) -> str:
     return digest.hexdigest()
 
 
-def asset_create(*, upload, kind: str, user=None, probe: ProbeResult | None = None) -> MediaAsset:
-    """Validate (unless ``probe`` is given), store the file under a generated name, and
-    queue its delivery profiles on commit."""
+def asset_profiles(*, kind: str, probe: dict) -> list[str]:
+    """The renditions an asset of ``kind`` gets (those it has material for)."""
+    names = []
+    for name in profiles_for_kind(kind):
+        spec = get_profile(name)
+        if spec.type in ("audio", "waveform") and not probe.get("audio_codec"):
+            continue  # a silent video has no loudspeaker MP3
+        if spec.type in ("video", "poster") and not probe.get("video_codec"):
+            continue
+        names.append(name)
+    return names
+
+
+def asset_create(*, upload, kind: str, user=None, probe=None, profiles=None) -> MediaAsset:
+    """Validate (unless ``probe`` is given), store the file under a generated name, create
+    its pending renditions and queue their processing on commit.
+
+    Nothing is left behind when anything fails: no row, no file.
+    """
     probe = probe or asset_validate_upload(upload=upload, kind=kind)
-    table = _AUDIO_CONTAINERS if kind == MediaAsset.Kind.AUDIO else _VIDEO_CONTAINERS
+    if kind == MediaAsset.Kind.IMAGE:
+        suffix, duration = probe.suffix, None
+    else:
+        table = _AUDIO_CONTAINERS if kind == MediaAsset.Kind.AUDIO else _VIDEO_CONTAINERS
+        suffix, duration = table.get(probe.container, "bin"), probe.duration
+    probe_data = probe.as_dict()
+    if profiles is None and kind == MediaAsset.Kind.IMAGE:
+        profiles = []
+    elif profiles is None:
+        profiles = asset_profiles(kind=kind, probe=probe_data)
     asset = MediaAsset(
         kind=kind,
         original_name=os.path.basename(getattr(upload, "name", "") or "")[:255],
-        container_suffix=table.get(probe.container, "bin"),
+        container_suffix=suffix,
         size=upload.size,
         sha256=_sha256_of(upload),
-        probe=probe.as_dict(),
-        duration=probe.duration,
+        probe=probe_data,
+        duration=duration,
         created_by=user if getattr(user, "is_authenticated", False) else None,
+        status=MediaAsset.Status.PENDING if profiles else MediaAsset.Status.READY,
+        stage=MediaAsset.Stage.QUEUED if profiles else MediaAsset.Stage.DONE,
     )
-    profiles = DEFAULT_PROFILES.get(kind, [])
     asset.file.save("upload", File(upload), save=False)
     try:
         with transaction.atomic():
             asset.save()
-            for profile in profiles:
-                Rendition.objects.get_or_create(asset=asset, profile=profile)
+            Rendition.objects.bulk_create([Rendition(asset=asset, profile=p) for p in profiles])
     except BaseException:
         # No row, no file: a failed save must not leave an orphan under MEDIA_ROOT.
         asset.file.delete(save=False)
         raise
-    # Robust: the upload is stored whatever happens to the queueing (with eager tasks, a
-    # failed transcode is recorded on its rendition and must not turn the upload into a 500).
-    transaction.on_commit(lambda: _queue_transcodes(asset.pk, profiles), robust=True)
+    if profiles:
+        # Robust: the upload is stored whatever happens to the queueing (with eager tasks,
+        # a failed transcode is recorded on the asset and must not turn it into a 500).
+        transaction.on_commit(lambda: asset_queue(asset=asset), robust=True)
     return asset
 
 
-def _queue_transcodes(asset_id: int, profiles: list[str]) -> None:
+def asset_queue(*, asset: MediaAsset, profiles: list[str] | None = None) -> None:
+    """Send the asset to the ``media`` queue, with time limits scaled to its duration."""
     from .tasks import asset_transcode
 
-    for profile in profiles:
-        asset_transcode.delay(asset_id, profile)
+    soft, hard = time_limits(asset.duration, asset.kind)
+    asset_transcode.apply_async(
+        args=[asset.pk],
+        kwargs={"profiles": profiles},
+        soft_time_limit=soft,
+        time_limit=hard,
+        queue=getattr(settings, "NGUON_MEDIA_QUEUE", "media"),
+    )
 
 
 def rendition_build(*, asset_id: int, profile: str) -> Rendition | None:
-    """Produce ``profile`` for the asset; idempotent. Returns None if the asset is gone.
+    """Build one profile for the asset (idempotent); None if the asset is gone.
 
-    Any failure (ffmpeg, an unreadable output, a missing source file) marks the rendition
-    failed with the error recorded, then propagates so the task can retry.
+    A failure is recorded on the rendition (and the asset) and propagates.
     """
-    spec = get_profile(profile)
+    get_profile(profile)  # unknown names fail before anything is locked
+    asset = asset_process(asset_id=asset_id, profiles=[profile])
+    if asset is None:
+        return None
+    return Rendition.objects.filter(asset_id=asset_id, profile=profile).first()
+
+
+def asset_retry(*, asset_id: int, user=None) -> MediaAsset | None:
+    """Queue a failed (or abandoned) asset again; its ready renditions are kept.
+
+    Returns the asset, or None if it is gone or is being processed right now.
+    """
     with transaction.atomic():
-        asset = MediaAsset.objects.filter(pk=asset_id).first()
+        asset = MediaAsset.objects.select_for_update().filter(pk=asset_id).first()
         if asset is None:
             return None
-        rendition, _created = Rendition.objects.select_for_update().get_or_create(
-            asset=asset, profile=profile
+        if asset.status == MediaAsset.Status.PROCESSING and not claim_is_dead(asset):
+            return None
+        Rendition.objects.filter(asset=asset).exclude(status=Rendition.Status.READY).update(
+            status=Rendition.Status.PENDING, error="", updated_at=timezone.now()
         )
-        if (
-            rendition.status == Rendition.Status.READY
-            and rendition.file
-            and default_storage.exists(rendition.file.name)
-        ):
-            return rendition
-        rendition.status = Rendition.Status.PROCESSING
-        rendition.attempts += 1
-        rendition.save(update_fields=["status", "attempts", "updated_at"])
+        asset.status, asset.stage = MediaAsset.Status.PENDING, MediaAsset.Stage.QUEUED
+        asset.progress, asset.error, asset.worker = 0.0, "", ""
+        asset.save(update_fields=["status", "stage", "progress", "error", "worker"])
+        logger.info("asset %s queued again by %s", asset_id, getattr(user, "pk", None))
+        transaction.on_commit(lambda: asset_queue(asset=asset), robust=True)
+    return asset
 
-    target_name = f"renditions/{asset.uuid.hex[:2]}/{asset.uuid.hex}-{spec.name}.{spec.suffix}"
+
+def assets_recover() -> list[int]:
+    """Queue again every asset whose processing was abandoned (its worker died, or its
+    heartbeat is older than the lease). Run when a worker starts and periodically."""
+    recovered = []
+    for asset in MediaAsset.objects.filter(status=MediaAsset.Status.PROCESSING):
+        if not claim_is_dead(asset):
+            continue
+        with transaction.atomic():
+            locked = MediaAsset.objects.select_for_update().filter(pk=asset.pk).first()
+            if locked is None or locked.status != MediaAsset.Status.PROCESSING:
+                continue
+            if not claim_is_dead(locked):
+                continue
+            locked.status, locked.stage, locked.worker = (
+                MediaAsset.Status.PENDING,
+                MediaAsset.Stage.QUEUED,
+                "",
+            )
+            locked.save(update_fields=["status", "stage", "worker"])
+            transaction.on_commit(lambda a=locked: asset_queue(asset=a), robust=True)
+        recovered.append(asset.pk)
+        logger.warning("asset %s was abandoned by %s; queued again", asset.pk, asset.worker)
+    return recovered
+
+
+def tts_bulletin_create(*, text: str, voice: str | None = None, speed: int | None = None,
+                        user=None, title: str = "") -> MediaAsset:  # fmt: skip
+    """Speak ``text`` (plain or article HTML) with the configured engine and store it as an
+    audio asset; its loudspeaker MP3 (and the other audio renditions) are queued on commit.
+    """
+    from .tts import tts_synthesize
+
+    upload = tts_synthesize(text=text, voice=voice, speed=speed, title=title)
     try:
-        with tempfile.TemporaryDirectory(prefix="nguon-") as tmp:
-            output = _transcode(asset, spec, Path(tmp))
-            out_probe = probe_file(str(output))
-            with open(output, "rb") as fh:
-                size = output.stat().st_size
-                sha = _sha256_of(fh)
-                # The name is deterministic: replace a leftover of an earlier or failed build.
-                if default_storage.exists(target_name):
-                    default_storage.delete(target_name)
-                stored_name = default_storage.save(target_name, File(fh))
-    except Exception as exc:
-        Rendition.objects.filter(pk=rendition.pk).update(
-            status=Rendition.Status.FAILED,
-            error=str(exc)[:4000] or type(exc).__name__,
-            updated_at=timezone.now(),  # update() does not touch auto_now fields
-        )
-        logger.warning("rendition %s of asset %s failed: %s", profile, asset_id, exc)
-        raise
-
-    updated = Rendition.objects.filter(pk=rendition.pk).update(
-        status=Rendition.Status.READY,
-        file=stored_name,
-        mime_type=spec.mime_type,
-        size=size,
-        sha256=sha,
-        duration=out_probe.duration,
-        channels=out_probe.channels,
-        sample_rate=out_probe.sample_rate,
-        bitrate=out_probe.audio_bit_rate or out_probe.bit_rate,
-        error="",
-        updated_at=timezone.now(),  # feeds use it to notice a new enclosure
-    )
-    if not updated:  # the asset was deleted while ffmpeg ran
-        default_storage.delete(stored_name)
-        return None
-    rendition.refresh_from_db()
-    return rendition
+        return asset_create(upload=upload, kind=MediaAsset.Kind.AUDIO, user=user)
+    finally:
+        upload.close()
 
 
-def _transcode(asset: MediaAsset, spec, tmp: Path) -> Path:
-    source = tmp / f"source.{asset.container_suffix or 'bin'}"
-    with asset.file.open("rb") as src, open(source, "wb") as dst:
-        for chunk in iter(lambda: src.read(1024 * 1024), b""):
-            dst.write(chunk)
-    output = tmp / f"out.{spec.suffix}"
-    args = ["-i", str(source), "-vn", "-map", "0:a:0"]
-    if spec.filters:
-        args += ["-af", spec.filters]
-    args += ["-ac", str(spec.channels), "-ar", str(spec.sample_rate), *spec.codec_args]
-    args.append(str(output))
-    run_ffmpeg(args, timeout=max(120.0, (asset.duration or 60) * 2))
-    return output
+__all__ = [
+    "ProbeResult",
+    "asset_create",
+    "asset_process",
+    "asset_queue",
+    "asset_retry",
+    "asset_validate_upload",
+    "assets_recover",
+    "image_validate_upload",
+    "rendition_build",
+    "tts_bulletin_create",
+]

@@ -3,23 +3,35 @@
 Each signal is sent after the transaction that caused it commits, with plain ids, so a
 receiver may queue a Celery task and the task will see the committed row.
 
-- ``item_published(sender=NewsItem, item_id=int, first=bool)``: an item went live, or a new
-  version of a live item was published (``first`` is False for corrections).
-- ``item_unpublished(sender=NewsItem, item_id=int)``: an item was withdrawn from publication.
+- ``item_published(sender=NewsItem, item_id=int, version=int, first=bool)``: an item went
+  live (``first`` True, ``version`` 1), or a new version of a live item was published: a
+  correction (``first`` False, ``version`` > 1). Channels that got an older version must
+  replace it.
+- ``item_withdrawn(sender=NewsItem, item_id=int, version=int)``: a published item was taken
+  back (pubstatus ``canceled``): off the portal, off loudspeaker timelines, a cancel goes to
+  every feed consumer that received it. ``item_unpublished`` is the same signal (old name).
 """
 
 from django.db import transaction
 from django.dispatch import Signal
 
 item_published = Signal()
-item_unpublished = Signal()
+item_withdrawn = Signal()
+item_unpublished = item_withdrawn
 
 
 def announce_item_published(item, *, first: bool) -> None:
-    item_id, sender = item.pk, type(item)
-    transaction.on_commit(lambda: item_published.send(sender=sender, item_id=item_id, first=first))
+    item_id, sender, version = item.pk, type(item), item.version
+    transaction.on_commit(
+        lambda: item_published.send(sender=sender, item_id=item_id, version=version, first=first)
+    )
 
 
-def announce_item_unpublished(item) -> None:
-    item_id, sender = item.pk, type(item)
-    transaction.on_commit(lambda: item_unpublished.send(sender=sender, item_id=item_id))
+def announce_item_withdrawn(item) -> None:
+    item_id, sender, version = item.pk, type(item), item.version
+    transaction.on_commit(
+        lambda: item_withdrawn.send(sender=sender, item_id=item_id, version=version)
+    )
+
+
+announce_item_unpublished = announce_item_withdrawn

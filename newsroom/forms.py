@@ -33,7 +33,17 @@ class NewsItemForm(WagtailAdminModelForm):
             self.fields["unit"].queryset = units.order_by("path")
             if units.count() == 1 and not self.instance.unit_id:
                 self.fields["unit"].initial = units.first()
+        if "distribution" in self.fields:
+            # Older clients and the intake of drafts post no scope: keep the item's own.
+            self.fields["distribution"].required = False
         self._probes = {}
+
+    def clean_distribution(self):
+        return (
+            self.cleaned_data.get("distribution")
+            or self.instance.distribution
+            or NewsItem.Distribution.PROVINCE
+        )
 
     def clean_headline(self):
         headline = (self.cleaned_data.get("headline") or "").strip()
@@ -77,3 +87,10 @@ class NewsItemForm(WagtailAdminModelForm):
         if not self.instance.pk and user is not None and user.is_authenticated:
             self.instance.created_by = user
         return super().save(commit=commit)
+
+
+class ScopeChangeForm(forms.Form):
+    """The approver's "change distribution scope" modal: widening extends the chain."""
+
+    distribution = forms.ChoiceField(label=_("Distribution"), choices=NewsItem.Distribution.choices)
+    comment = forms.CharField(label=_("Comment"), widget=forms.Textarea, required=False)

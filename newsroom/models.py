@@ -4,12 +4,14 @@ import re
 import uuid
 
 from django.conf import settings
+from django.contrib.admin import display as admin_display
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext_lazy as _
 from treebeard.mp_tree import MP_Node
-from wagtail.admin.panels import FieldPanel, MultiFieldPanel
+from wagtail.admin.panels import FieldPanel, MultiFieldPanel, PublishingPanel
 from wagtail.fields import RichTextField
 from wagtail.models import (
     DraftStateMixin,
@@ -68,6 +70,16 @@ class Role(models.TextChoices):
     APPROVER = "approver", _("Approver")
     SCHEDULER = "scheduler", _("Broadcast scheduler")
     UNIT_ADMIN = "unit_admin", _("Unit administrator")
+    EDITORIAL_BOARD = "editorial_board", _("Provincial editorial board")
+
+
+class StepLevel(models.TextChoices):
+    """Levels of the approval chain: the three unit levels, then the provincial board."""
+
+    COMMUNE = "commune", _("Commune")
+    DISTRICT = "district", _("District")
+    PROVINCE = "province", _("Province")
+    BOARD = "board", _("Provincial editorial board")
 
 
 class Membership(models.Model):
@@ -86,6 +98,16 @@ class Membership(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} — {self.get_role_display()} — {self.unit}"
+
+    def clean(self):
+        super().clean()
+        unit = getattr(self, "unit", None) if self.unit_id else None
+        if (
+            self.role == Role.EDITORIAL_BOARD
+            and unit is not None
+            and unit.unit_type != AdministrativeUnit.Type.PROVINCE
+        ):
+            raise ValidationError({"role": _("The editorial board role is held at a province.")})
 
     class Meta:
         verbose_name = _("membership")
@@ -124,6 +146,14 @@ class NewsItem(
         ARTICLE = "article", _("Article")
         AUDIO = "audio", _("Audio bulletin")
         VIDEO = "video", _("Video")
+
+    class Distribution(models.TextChoices):
+        """How far an item should travel; the approval chain runs up to the matching level."""
+
+        COMMUNE = "commune", _("Commune loudspeakers only")
+        DISTRICT = "district", _("District loudspeakers or page")
+        PROVINCE = "province", _("Provincial portal and loudspeakers")
+        NATIONAL = "national", _("National feeds")
 
     uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     unit = models.ForeignKey(
@@ -181,12 +211,30 @@ class NewsItem(
         on_delete=models.SET_NULL,
         related_name="+",
     )
+    distribution = models.CharField(
+        _("distribution"),
+        max_length=16,
+        choices=Distribution.choices,
+        default=Distribution.PROVINCE,
+    )
+    # Channel-facing version: 0 until first published, +1 on every publish (corrections).
+    version = models.PositiveIntegerField(_("version"), default=0, editable=False)
+    version_created_at = models.DateTimeField(
+        _("version created at"), null=True, blank=True, editable=False
+    )
+    # Set when the item is withdrawn after publication (ninjs pubstatus "canceled").
+    withdrawn_at = models.DateTimeField(_("withdrawn at"), null=True, blank=True, editable=False)
     created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     panels = [
         MultiFieldPanel(
-            [FieldPanel("unit"), FieldPanel("kind"), FieldPanel("category")],
+            [
+                FieldPanel("unit"),
+                FieldPanel("kind"),
+                FieldPanel("category"),
+                FieldPanel("distribution"),
+            ],
             heading=_("Ownership"),
         ),
         FieldPanel("headline"),
@@ -198,6 +246,7 @@ class NewsItem(
             [FieldPanel("audio_file"), FieldPanel("transcript")], heading=_("Audio bulletin")
         ),
         MultiFieldPanel([FieldPanel("video_file")], heading=_("Video")),
+        PublishingPanel(),
     ]
 
     search_fields = [
@@ -215,6 +264,31 @@ class NewsItem(
         return settings.NGUON_ITEM_PATH.format(uuid=self.uuid)
 
     @property
+    def pubstatus(self) -> str:
+        """IPTC pubstatus: ``usable`` while live, ``canceled`` once withdrawn."""
+        if self.withdrawn_at:
+            return "canceled"
+        return "usable" if self.live else "withheld"
+
+    @admin_display(description=_("status"))
+    def review_status(self) -> str:
+        """Status for admin listings, from annotations the listing prepared (no query per
+        row); see ``newsroom.selectors.item_list_for_user``."""
+        if self.withdrawn_at:
+            return _("withdrawn")
+        in_review = getattr(self, "_in_review", None)
+        if in_review is None:
+            in_review = self.workflow_in_progress
+        if in_review:
+            return _("in review")
+        scheduled = getattr(self, "_scheduled", None)
+        if scheduled:
+            return _("scheduled")
+        if self.live:
+            return _("live + draft") if self.has_unpublished_changes else _("live")
+        return _("draft")
+
+    @property
     def audio_rendition(self):
         """The ready loudspeaker MP3 of the audio bulletin, or None while it is prepared."""
         return self.audio.rendition("loudspeaker") if self.audio_id else None
@@ -230,6 +304,14 @@ class NewsItem(
             self.slug = slugify(self.headline, allow_unicode=False)[:200] or "tin"
         super().save(*args, **kwargs)
 
+    def with_content_json(self, content):
+        """Restore a revision, keeping the channel bookkeeping of the current row."""
+        obj = super().with_content_json(content)
+        obj.version = self.version
+        obj.version_created_at = self.version_created_at
+        obj.withdrawn_at = self.withdrawn_at
+        return obj
+
     def get_preview_template(self, request, mode_name):
         return "newsroom/news_item_preview.html"
 
@@ -240,50 +322,118 @@ class NewsItem(
         indexes = [models.Index(fields=["live", "-first_published_at"])]
 
 
-class UnitApprovalTask(Task):
-    """One step of the chain: approval at the owner's ancestor of a given level.
+# Fields whose change makes earlier approvals stale (editing after an approval needs
+# re-approval of the changed version); bookkeeping fields are left out on purpose.
+CONTENT_FIELDS = (
+    "unit",
+    "kind",
+    "headline",
+    "summary",
+    "body",
+    "byline",
+    "category",
+    "image",
+    "audio",
+    "transcript",
+    "video",
+)
 
-    The workflow lists one task per level (commune, district, province). When the owning
-    unit has no ancestor of a task's level (a two-level province has no district) the step
-    is skipped at start, so one workflow serves both the old and the new administrative map.
-    Only users holding the approver role *at that ancestor unit* see and act on the step.
+
+class StepAlreadyDecided(ValidationError):
+    """Two approvers acted on the same step at once; the first one won."""
+
+
+class UnitApprovalTask(Task):
+    """One step of the chain, approved at the owner's ancestor of the step's level.
+
+    The workflow lists commune, district, province and the provincial editorial board. At
+    start a step is skipped when the owning unit has no ancestor of that level (a two-level
+    province has no district) or the item's distribution scope does not reach it (see
+    ``newsroom.chain``). Only users holding the step's role *at that unit* act on it.
+
+    Approvals are tied to revisions: a step approved for an older revision whose content
+    differs counts again (``WAGTAIL_WORKFLOW_REQUIRE_REAPPROVAL_ON_EDIT``); ``start`` sends
+    the chain back to the first such step, and carries unchanged approvals forward.
     """
 
-    level = models.CharField(_("level"), max_length=16, choices=AdministrativeUnit.Type.choices)
+    level = models.CharField(_("level"), max_length=16, choices=StepLevel.choices)
 
     admin_form_fields = Task.admin_form_fields + ["level"]
 
     task_state_class = None  # set below, after UnitApprovalTaskState is defined
 
     def step_unit_for(self, obj) -> "AdministrativeUnit | None":
+        from .chain import step_unit
+
         unit = getattr(obj, "unit", None)
         if unit is None:
             return None
-        for ancestor in unit.ancestors_and_self():
-            if ancestor.unit_type == self.level:
-                return ancestor
-        return None
+        return step_unit(self.level, unit, obj.distribution)
+
+    @property
+    def role(self) -> str:
+        return Role.EDITORIAL_BOARD if self.level == StepLevel.BOARD else Role.APPROVER
 
     def start(self, workflow_state, user=None):
         obj = workflow_state.content_object
-        step_unit = self.step_unit_for(obj)
+        revision = obj.get_latest_revision()
+        first = self._first_open_task(workflow_state, revision)
+        if first is not None and first.pk != self.pk:
+            return first.start(workflow_state, user=user)
+        draft = revision.as_object() if revision is not None else obj
+        step_unit = self.step_unit_for(draft)
         state = UnitApprovalTaskState(
-            workflow_state=workflow_state,
-            task=self,
-            revision=obj.get_latest_revision(),
-            unit=step_unit,
+            workflow_state=workflow_state, task=self, revision=revision, unit=step_unit
         )
         if step_unit is None:
             state.status = TaskState.STATUS_SKIPPED
             state.finished_at = timezone.now()
             state.save()
             return state
+        carried = self._unchanged_approval(workflow_state, revision)
+        if carried is not None:
+            return carried
         state.status = TaskState.STATUS_IN_PROGRESS
         state.save()
         from wagtail.signals import task_submitted
 
         task_submitted.send(sender=UnitApprovalTaskState, instance=state, user=user)
         return state
+
+    def _first_open_task(self, workflow_state, revision):
+        """The earliest step not yet approved/skipped for ``revision`` (Wagtail's resume
+        restarts the returning step; an edit must go back to the first stale approval)."""
+        done = set(
+            TaskState.objects.filter(
+                workflow_state=workflow_state,
+                revision=revision,
+                status__in=[TaskState.STATUS_APPROVED, TaskState.STATUS_SKIPPED],
+            ).values_list("task_id", flat=True)
+        )
+        for task in UnitApprovalTask.objects.filter(
+            workflow_tasks__workflow=workflow_state.workflow, active=True
+        ).order_by("workflow_tasks__sort_order"):
+            if task.pk not in done:
+                return task
+        return None
+
+    def _unchanged_approval(self, workflow_state, revision):
+        """Carry this step's earlier approval forward when the content did not change."""
+        previous = (
+            TaskState.objects.filter(
+                workflow_state=workflow_state, task=self, status=TaskState.STATUS_APPROVED
+            )
+            .exclude(revision=revision)
+            .select_related("revision")
+            .order_by("-id")
+            .first()
+        )
+        if previous is None or revision is None:
+            return None
+        old, new = previous.revision.content, revision.content
+        if any(old.get(f) != new.get(f) for f in CONTENT_FIELDS):
+            return None
+        return previous.specific.copy(update_attrs={"revision": revision})
 
     def _is_step_approver(self, obj, user) -> bool:
         if not user.is_authenticated:
@@ -293,12 +443,13 @@ class UnitApprovalTask(Task):
         state = self._current_state(obj)
         if state is None or state.unit_id is None:
             return False
-        cache = user.__dict__.setdefault("_nguon_approver_units", {})
-        if state.unit_id not in cache:
-            cache[state.unit_id] = Membership.objects.filter(
-                user=user, unit_id=state.unit_id, role=Role.APPROVER
+        cache = user.__dict__.setdefault("_nguon_step_roles", {})
+        key = (state.unit_id, self.role)
+        if key not in cache:
+            cache[key] = Membership.objects.filter(
+                user=user, unit_id=state.unit_id, role=self.role
             ).exists()
-        return cache[state.unit_id]
+        return cache[key]
 
     def _current_state(self, obj):
         workflow_state = getattr(obj, "current_workflow_state", None)
@@ -324,8 +475,47 @@ class UnitApprovalTask(Task):
                 ("reject", _("Return with comment"), True),
                 ("approve", _("Approve"), False),
                 ("approve", _("Approve with comment"), True),
+                ("scope", _("Change distribution scope"), True),
             ]
         return []
+
+    def get_form_for_action(self, action):
+        if action == "scope":
+            from .forms import ScopeChangeForm
+
+            return ScopeChangeForm
+        return super().get_form_for_action(action)
+
+    def on_action(self, task_state, user, action_name, **kwargs):
+        """Approve/return/re-scope under a row lock on the step: of two approvers acting at
+        once, the second finds the step decided and gets ``StepAlreadyDecided``."""
+        from django.db import transaction
+
+        with transaction.atomic():
+            locked = TaskState.objects.select_for_update().get(pk=task_state.pk)
+            if locked.status != TaskState.STATUS_IN_PROGRESS:
+                raise StepAlreadyDecided(
+                    _("This step was already decided by %(user)s. Reload the item.")
+                    % {"user": locked.finished_by or "?"}
+                )
+            task_state = task_state.specific
+            task_state.refresh_from_db()
+            if action_name == "scope":
+                from .services import item_scope_change
+
+                item_scope_change(
+                    user=user,
+                    item=task_state.workflow_state.content_object,
+                    distribution=kwargs.get("distribution", ""),
+                    comment=kwargs.get("comment", ""),
+                )
+                return None
+            if action_name == "approve":
+                # The approver approves what is there now: bind the step to that revision.
+                latest = task_state.workflow_state.content_object.get_latest_revision()
+                if latest is not None and latest.pk != task_state.revision_id:
+                    task_state.revision = latest
+            return super().on_action(task_state, user, action_name, **kwargs)
 
     def get_task_states_user_can_moderate(self, user, **kwargs):
         # Base TaskState rows: Wagtail ORs these with other task types' querysets.
@@ -334,7 +524,7 @@ class UnitApprovalTask(Task):
             return states
         return states.filter(
             unitapprovaltaskstate__unit__memberships__user=user,
-            unitapprovaltaskstate__unit__memberships__role=Role.APPROVER,
+            unitapprovaltaskstate__unit__memberships__role=self.role,
         )
 
     @classmethod
@@ -347,7 +537,11 @@ class UnitApprovalTask(Task):
 
 
 class UnitApprovalTaskState(TaskState):
-    """A step's state, remembering which unit approved (history survives unit reforms)."""
+    """A step's state, remembering which unit approves it.
+
+    ``unit`` follows administrative reforms (it is relinked like every unit reference);
+    the log entries keep the unit's code and name at the time (see ``newsroom.audit``).
+    """
 
     unit = models.ForeignKey(
         AdministrativeUnit,
@@ -357,6 +551,7 @@ class UnitApprovalTaskState(TaskState):
         on_delete=models.SET_NULL,
         related_name="+",
     )
+    reminded_at = models.DateTimeField(_("reminder sent at"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("unit approval step state")
@@ -364,3 +559,64 @@ class UnitApprovalTaskState(TaskState):
 
 
 UnitApprovalTask.task_state_class = UnitApprovalTaskState
+
+
+class IntakeToken(models.Model):
+    """A per-account token for the intake API. Only a SHA-256 of the token is stored."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="intake_tokens"
+    )
+    name = models.CharField(_("name"), max_length=100)
+    key_hash = models.CharField(max_length=64, unique=True, editable=False)
+    prefix = models.CharField(max_length=8, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
+    revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+    class Meta:
+        verbose_name = _("intake API token")
+        verbose_name_plural = _("intake API tokens")
+
+
+class IntakeRecord(models.Model):
+    """An ``Idempotency-Key`` seen by the intake API and the item it created."""
+
+    token = models.ForeignKey(IntakeToken, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=255)
+    body_hash = models.CharField(max_length=64)
+    item = models.ForeignKey(NewsItem, on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return self.key
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["token", "key"], name="unique_intake_key")]
+
+
+class Notice(models.Model):
+    """An admin notification for one user ("an item reached your step")."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="nguon_notices"
+    )
+    item = models.ForeignKey(NewsItem, on_delete=models.CASCADE, related_name="+")
+    task_state = models.ForeignKey(
+        UnitApprovalTaskState, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    text = models.CharField(_("text"), max_length=500)
+    created_at = models.DateTimeField(auto_now_add=True)
+    read_at = models.DateTimeField(_("read at"), null=True, blank=True)
+
+    def __str__(self) -> str:
+        return self.text
+
+    class Meta:
+        verbose_name = _("notice")
+        verbose_name_plural = _("notices")
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["user", "read_at"])]

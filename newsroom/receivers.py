@@ -1,24 +1,58 @@
 """Signal wiring: Wagtail's publish signals become newsroom events; memberships grant the
 role's admin group; groups and the approval workflow are kept in place after migrate."""
 
-from django.db.models.signals import post_delete, post_save
+from django.db.models import F
+from django.db.models.signals import post_delete, post_save, pre_save
 from django.dispatch import receiver
-from wagtail.signals import published, unpublished
+from django.utils import timezone
+from wagtail.log_actions import log
+from wagtail.models import ModelLogEntry
+from wagtail.signals import published, task_submitted, unpublished
 
+from .audit import enrich_log_entry
 from .events import announce_item_published, announce_item_unpublished
-from .models import Membership, NewsItem
+from .models import Membership, NewsItem, UnitApprovalTaskState
 from .roles import role_group, roles_sync_groups
 
 
 @receiver(published, sender=NewsItem)
 def on_item_published(sender, instance, revision=None, **kwargs):
-    first = instance.first_published_at == instance.last_published_at
-    announce_item_published(instance, first=first)
+    if not instance.live:
+        # Wagtail sends ``published`` for a revision scheduled for later (an embargo) too;
+        # the item goes live, and is announced, when the beat task publishes it.
+        return
+    now = timezone.now()
+    NewsItem.objects.filter(pk=instance.pk).update(
+        version=F("version") + 1, version_created_at=now, withdrawn_at=None
+    )
+    instance.refresh_from_db(fields=["version", "version_created_at", "withdrawn_at"])
+    if instance.version > 1:
+        log(
+            instance=instance,
+            action="nguon.correct",
+            user=kwargs.get("user"),
+            revision=revision,
+            data={"version": instance.version},
+        )
+    announce_item_published(instance, first=instance.version == 1)
 
 
 @receiver(unpublished, sender=NewsItem)
 def on_item_unpublished(sender, instance, **kwargs):
+    if instance.version:
+        NewsItem.objects.filter(pk=instance.pk).update(withdrawn_at=timezone.now())
+        instance.refresh_from_db(fields=["withdrawn_at"])
     announce_item_unpublished(instance)
+
+
+receiver(pre_save, sender=ModelLogEntry)(enrich_log_entry)
+
+
+@receiver(task_submitted, sender=UnitApprovalTaskState)
+def on_step_reached(sender, instance, user=None, **kwargs):
+    from .notifications import step_notify
+
+    step_notify(task_state=instance)
 
 
 @receiver(post_save, sender=Membership)

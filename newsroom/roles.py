@@ -14,6 +14,7 @@ ROLE_GROUPS = {
     Role.APPROVER: "Người duyệt tin",
     Role.SCHEDULER: "Người lập lịch phát thanh",
     Role.UNIT_ADMIN: "Quản trị đơn vị",
+    Role.EDITORIAL_BOARD: "Hội đồng biên tập tỉnh",
 }
 
 ROLE_PERMISSIONS = {
@@ -37,11 +38,18 @@ ROLE_PERMISSIONS = {
     ],
     Role.UNIT_ADMIN: [
         "wagtailadmin.access_admin",
+        "newsroom.add_newsitem",
+        "newsroom.change_newsitem",
         "newsroom.view_newsitem",
         "newsroom.view_membership",
         "newsroom.add_membership",
         "newsroom.change_membership",
         "newsroom.delete_membership",
+    ],
+    Role.EDITORIAL_BOARD: [
+        "wagtailadmin.access_admin",
+        "newsroom.view_newsitem",
+        "wagtailimages.choose_image",
     ],
 }
 

@@ -35,21 +35,47 @@ def unit_list_for_user(*, user, roles: list[str] | None = None) -> QuerySet[Admi
 
 
 def item_list_for_user(*, user) -> QuerySet[NewsItem]:
-    """Items whose owning unit lies in a subtree where the user holds any role."""
-    qs = NewsItem.objects.select_related("unit", "category")
+    """Items whose owning unit lies in a subtree where the user holds any role, annotated
+    with what listings show (``_in_review``, ``_scheduled``) so rows cost no query."""
+    from django.db.models import CharField, Exists, OuterRef
+    from django.db.models.functions import Cast
+    from wagtail.models import Revision, WorkflowState
+
+    pk_text = Cast(OuterRef("pk"), output_field=CharField())
+    qs = NewsItem.objects.select_related("unit", "category").annotate(
+        _in_review=Exists(
+            WorkflowState.objects.filter(
+                base_content_type__app_label="newsroom",
+                base_content_type__model="newsitem",
+                object_id=pk_text,
+                status=WorkflowState.STATUS_IN_PROGRESS,
+            )
+        ),
+        _scheduled=Exists(
+            Revision.objects.filter(
+                base_content_type__app_label="newsroom",
+                base_content_type__model="newsitem",
+                object_id=pk_text,
+                approved_go_live_at__isnull=False,
+            )
+        ),
+    )
     if user.is_superuser:
         return qs
     return qs.filter(_subtree_q(unit_paths_for_user(user=user), "unit__"))
 
 
 def item_user_can_view(*, user, item: NewsItem) -> bool:
-    if user.is_superuser:
-        return True
-    return any(item.unit.path.startswith(p) for p in unit_paths_for_user(user=user))
+    from .policy import user_can
+
+    return user_can(user, "view", item)
 
 
 def item_user_can_edit(*, user, item: NewsItem) -> bool:
-    """Reporters (and unit admins) edit items of their subtree; approvers on their step."""
+    """Reporters (and unit admins) edit items of their subtree; approvers on their step.
+
+    Reporters keep the editor while the item is in review; Wagtail's workflow lock then
+    makes it read-only for them (``UnitApprovalTask.locked_for_user``)."""
     if user.is_superuser:
         return True
     paths = unit_paths_for_user(user=user, roles=[Role.REPORTER, Role.UNIT_ADMIN])
@@ -78,3 +104,46 @@ def item_get_published(*, uuid) -> NewsItem | None:
 
 def item_public_path(item: NewsItem) -> str:
     return item.public_path
+
+
+def awaiting_states_for_user(*, user):
+    """In-progress steps ``user`` may decide: approver steps at units where they approve,
+    board steps at provinces where they sit on the board. One query, however many."""
+    from wagtail.models import TaskState
+
+    from .models import StepLevel, UnitApprovalTaskState
+
+    states = UnitApprovalTaskState.objects.filter(status=TaskState.STATUS_IN_PROGRESS)
+    if user.is_superuser:
+        return states
+    mine = Membership.objects.filter(user=user)
+    board = Q(task__unitapprovaltask__level=StepLevel.BOARD)
+    return states.filter(
+        (Q(unit_id__in=mine.filter(role=Role.APPROVER).values("unit_id")) & ~board)
+        | (Q(unit_id__in=mine.filter(role=Role.EDITORIAL_BOARD).values("unit_id")) & board)
+    )
+
+
+def awaiting_summary(*, user, limit: int = 20) -> dict:
+    """ "Awaiting my approval": counts per level and the oldest ``limit`` steps with their
+    items. Three queries whatever the size."""
+    from django.db.models import Count
+
+    states = awaiting_states_for_user(user=user)
+    counts = dict(
+        states.order_by()
+        .values_list("task__unitapprovaltask__level")
+        .annotate(n=Count("pk"))
+        .values_list("task__unitapprovaltask__level", "n")
+    )
+    rows = list(
+        states.select_related("unit", "task", "workflow_state").order_by("started_at", "pk")[:limit]
+    )
+    ids = [int(s.workflow_state.object_id) for s in rows]
+    items = NewsItem.objects.select_related("unit").in_bulk(ids)
+    entries = [
+        {"state": s, "item": items.get(int(s.workflow_state.object_id))}
+        for s in rows
+        if int(s.workflow_state.object_id) in items
+    ]
+    return {"counts": counts, "total": sum(counts.values()), "entries": entries}

@@ -1,8 +1,19 @@
-"""Admin view mixins that confine every news-item view to the user's units."""
+"""Admin views: unit-scoped item views, the audit trail, withdrawal, scoped memberships."""
 
-from django.core.exceptions import PermissionDenied
+from django.contrib.admin.utils import quote
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from wagtail.admin import messages
 
+from . import policy
+from .audit import audit_csv, audit_trail
+from .models import Membership, NewsItem, StepAlreadyDecided
 from .selectors import item_list_for_user, item_user_can_edit, item_user_can_view
+from .services import item_withdraw, stale_message
 
 # Views that change the object; everything else only needs "can view".
 _EDITING_VIEWS = {"edit", "delete", "unpublish", "revisions_revert", "revisions_unschedule"}
@@ -17,16 +28,117 @@ class UnitScopedObjectMixin:
             return obj
         user = self.request.user
         if not item_user_can_view(user=user, item=obj):
-            # An approver on the item's current step may see it even from elsewhere.
-            task = obj.current_workflow_task
-            if not (task and task.specific.user_can_access_editor(obj, user)):
-                raise PermissionDenied
+            raise PermissionDenied
         if getattr(self, "view_name", "") in _EDITING_VIEWS and not item_user_can_edit(
             user=user, item=obj
+        ):
+            raise PermissionDenied
+        if getattr(self, "view_name", "") == "unpublish" and not policy.user_can(
+            user, "withdraw", obj
         ):
             raise PermissionDenied
         return obj
 
 
+class GuardedEditMixin:
+    """The item editor refuses to overwrite a newer revision saved by someone else since
+    the form was opened (Wagtail only refuses that for autosave), and refuses to submit a
+    withdrawn item."""
+
+    def post(self, request, *args, **kwargs):
+        item = self.get_object()
+        if item.withdrawn_at is not None and (
+            request.POST.get("action-submit") or request.POST.get("action-restart-workflow")
+        ):
+            messages.error(request, _("This item was withdrawn and cannot be submitted again."))
+            return redirect(reverse(self.edit_url_name, args=[quote(item.pk)]))
+        return super().post(request, *args, **kwargs)
+
+    def is_valid(self, form):
+        if not self.expects_json_response and self.is_out_of_date:
+            self.produced_error_code = "invalid_revision"
+            self.produced_error_message = stale_message(self.latest_revision)
+            return False
+        return super().is_valid(form)
+
+
+class GuardedWorkflowActionMixin:
+    """Of two approvers acting on one step at once, the second gets a clear message."""
+
+    def post(self, request, *args, **kwargs):
+        try:
+            return super().post(request, *args, **kwargs)
+        except StepAlreadyDecided as exc:
+            messages.error(request, " ".join(exc.messages))
+            return redirect(self.redirect_url)
+        except (PermissionDenied, ValidationError) as exc:
+            text = " ".join(getattr(exc, "messages", [])) or str(exc)
+            messages.error(request, text or _("You cannot act on this step."))
+            return redirect(self.redirect_url)
+
+
 def scoped_queryset(request):
     return item_list_for_user(user=request.user)
+
+
+def _viewable_item(request, pk) -> NewsItem:
+    item = get_object_or_404(NewsItem.objects.select_related("unit"), pk=pk)
+    if not policy.user_can(request.user, "view", item):
+        raise PermissionDenied
+    return item
+
+
+def audit_view(request, pk):
+    """The item's audit trail; ``?format=csv`` downloads it."""
+    item = _viewable_item(request, pk)
+    if request.GET.get("format") == "csv":
+        response = HttpResponse(audit_csv(item), content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="nhat-ky-tin-{item.pk}.csv"'
+        return response
+    return TemplateResponse(
+        request,
+        "newsroom/audit.html",
+        {
+            "item": item,
+            "rows": audit_trail(item),
+            "page_title": _("Audit trail"),
+            "header_title": _("Audit trail: %(headline)s") % {"headline": item.headline},
+        },
+    )
+
+
+def withdraw_view(request, pk):
+    """Confirm and withdraw a published item (with a reason)."""
+    item = _viewable_item(request, pk)
+    if not policy.user_can(request.user, "withdraw", item):
+        raise PermissionDenied
+    if request.method == "POST":
+        try:
+            item_withdraw(user=request.user, item=item, reason=request.POST.get("reason", ""))
+        except (ValidationError, PermissionDenied) as exc:
+            messages.error(request, " ".join(getattr(exc, "messages", [str(exc)])))
+        else:
+            messages.success(
+                request, _("“%(headline)s” was withdrawn.") % {"headline": item.headline}
+            )
+        return redirect(reverse("wagtailsnippets_newsroom_newsitem:list"))
+    return TemplateResponse(
+        request,
+        "newsroom/withdraw.html",
+        {"item": item, "page_title": _("Withdraw"), "header_title": _("Withdraw an item")},
+    )
+
+
+class MembershipScopeMixin:
+    """Unit admins see and change memberships only inside their subtrees."""
+
+    def get_object(self, *args, **kwargs):
+        obj = super().get_object(*args, **kwargs)
+        if obj is not None and not policy.user_can(self.request.user, "manage_members", obj.unit):
+            raise PermissionDenied
+        return obj
+
+
+def membership_queryset(request):
+    units = policy.units_for(request.user, "manage_members")
+    return Membership.objects.filter(unit__in=units).select_related("user", "unit")

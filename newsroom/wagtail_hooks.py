@@ -9,9 +9,20 @@ from wagtail.admin.viewsets.model import ModelViewSet
 from wagtail.snippets.models import register_snippet
 from wagtail.snippets.views.snippets import SnippetViewSet
 
+from . import policy
+from .audit import register_actions
 from .forms import NewsItemForm
-from .models import AdministrativeUnit, Category, Membership, NewsItem
-from .views import UnitScopedObjectMixin, scoped_queryset
+from .models import AdministrativeUnit, Category, Membership, NewsItem, Role
+from .views import (
+    GuardedEditMixin,
+    GuardedWorkflowActionMixin,
+    MembershipScopeMixin,
+    UnitScopedObjectMixin,
+    audit_view,
+    membership_queryset,
+    scoped_queryset,
+    withdraw_view,
+)
 
 
 class NewsItemViewSet(SnippetViewSet):
@@ -21,7 +32,7 @@ class NewsItemViewSet(SnippetViewSet):
     menu_name = "news-items"
     menu_order = 100
     add_to_admin_menu = True
-    list_display = ["headline", "unit", "kind", "category", "status_string", "updated_at"]
+    list_display = ["headline", "unit", "kind", "category", "review_status", "updated_at"]
     list_filter = ["kind", "live"]
     search_fields = ["headline"]
     edit_handler = ObjectList(NewsItem.panels, base_form_class=NewsItemForm)
@@ -30,7 +41,12 @@ class NewsItemViewSet(SnippetViewSet):
         return scoped_queryset(request)
 
     def construct_view(self, view_class, **kwargs):
-        scoped = type(view_class.__name__, (UnitScopedObjectMixin, view_class), {})
+        mixins = [UnitScopedObjectMixin]
+        if view_class is self.edit_view_class:
+            mixins.insert(0, GuardedEditMixin)
+        if view_class is self.workflow_action_view_class:
+            mixins.insert(0, GuardedWorkflowActionMixin)
+        scoped = type(view_class.__name__, (*mixins, view_class), {})
         return super().construct_view(scoped, **kwargs)
 
 
@@ -82,6 +98,24 @@ class AdministrativeUnitViewSet(ModelViewSet):
         )
 
 
+class MembershipForm(WagtailAdminModelForm):
+    """Unit choices limited to the subtrees the user manages; the board sits at provinces."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.for_user is not None and "unit" in self.fields:
+            self.fields["unit"].queryset = policy.units_for(
+                self.for_user, "manage_members"
+            ).order_by("path")
+
+    def clean(self):
+        data = super().clean()
+        unit, role = data.get("unit"), data.get("role")
+        if unit is not None and role == Role.EDITORIAL_BOARD and unit.unit_type != "province":
+            self.add_error("role", _("The editorial board role is held at a province."))
+        return data
+
+
 class MembershipViewSet(ModelViewSet):
     model = Membership
     icon = "group"
@@ -90,6 +124,16 @@ class MembershipViewSet(ModelViewSet):
     list_display = ["user", "unit", "role"]
     list_filter = ["role"]
     form_fields = ["user", "unit", "role"]
+
+    def get_queryset(self, request):
+        return membership_queryset(request)
+
+    def get_form_class(self, for_update=False):
+        return forms.modelform_factory(self.model, form=MembershipForm, fields=self.form_fields)
+
+    def construct_view(self, view_class, **kwargs):
+        scoped = type(view_class.__name__, (MembershipScopeMixin, view_class), {})
+        return super().construct_view(scoped, **kwargs)
 
 
 class CategoryViewSet(SnippetViewSet):
@@ -103,7 +147,11 @@ register_snippet(NewsItemViewSet)
 register_snippet(CategoryViewSet)
 
 
+from django.urls import path, reverse  # noqa: E402
 from wagtail import hooks  # noqa: E402
+from wagtail.admin.widgets import ListingButton  # noqa: E402
+
+from .panels import AwaitingApprovalPanel, NoticesPanel  # noqa: E402
 
 
 @hooks.register("register_admin_viewset")
@@ -112,3 +160,46 @@ def register_unit_viewsets():
         AdministrativeUnitViewSet("units"),
         MembershipViewSet("memberships"),
     ]
+
+
+@hooks.register("register_log_actions")
+def register_nguon_log_actions(actions):
+    register_actions(actions)
+
+
+@hooks.register("register_admin_urls")
+def register_newsroom_urls():
+    return [
+        path("newsroom/items/<int:pk>/audit/", audit_view, name="newsroom_item_audit"),
+        path("newsroom/items/<int:pk>/withdraw/", withdraw_view, name="newsroom_item_withdraw"),
+    ]
+
+
+@hooks.register("register_snippet_listing_buttons")
+def newsroom_listing_buttons(snippet, user, next_url=None):
+    if not isinstance(snippet, NewsItem):
+        return []
+    buttons = [
+        ListingButton(
+            _("Audit trail"),
+            reverse("newsroom_item_audit", args=[snippet.pk]),
+            icon_name="history",
+            priority=60,
+        )
+    ]
+    if snippet.live:  # withdraw_view checks the permission
+        buttons.append(
+            ListingButton(
+                _("Withdraw"),
+                reverse("newsroom_item_withdraw", args=[snippet.pk]),
+                icon_name="cross",
+                priority=70,
+            )
+        )
+    return buttons
+
+
+@hooks.register("construct_homepage_panels")
+def add_newsroom_panels(request, panels):
+    panels.insert(0, AwaitingApprovalPanel(request.user))
+    panels.insert(1, NoticesPanel(request.user))

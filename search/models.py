@@ -1,4 +1,10 @@
-"""The embedded backend's index: one row per item, holding folded and original text."""
+"""The embedded backend's index: one row per item, holding folded and original text.
+
+On SQLite, migration 0004 adds the FTS5 table ``search_fts`` over ``folded_headline`` and
+``folded_text`` (external content, kept in step by triggers) that narrows searches. SQLite
+rebuilds a table for most schema changes, which drops those triggers: a migration that
+alters this model must recreate them (see migration 0005).
+"""
 
 from django.db import models
 
@@ -11,12 +17,20 @@ class SearchEntry(models.Model):
     kind = models.CharField(max_length=16)
     category_id = models.BigIntegerField(null=True)
     published_at = models.DateTimeField(null=True, db_index=True)
+    status = models.CharField(max_length=16, default="published")
+    category = models.CharField(max_length=255, null=True)
+    unit_province = models.CharField(max_length=16, null=True)
+    unit_district = models.CharField(max_length=16, null=True)
+    unit_commune = models.CharField(max_length=16, null=True)
+    date = models.DateTimeField(null=True, db_index=True)
+    month = models.CharField(max_length=7, null=True)
     headline = models.TextField()
     summary = models.TextField(blank=True)
     body = models.TextField(blank=True)
     # Derived by ``search.backends.embedded.entry_texts``: words separated by spaces, with
     # " | " between headline, summary and body.
     folded_headline = models.TextField()
+    folded_summary = models.TextField(default="")
     folded_text = models.TextField()
     exact_text = models.TextField(default="")
     indexed_at = models.DateTimeField(auto_now=True)

@@ -1,50 +1,156 @@
-"""Feed building with feedgen. Text is cleaned of characters XML 1.0 cannot carry."""
+"""Feed building with feedgen: RSS 2.0, Atom 1.0 and podcast RSS (iTunes tags).
+
+Every text that reaches a feed goes through :func:`xml_safe`, so characters XML 1.0 cannot
+carry (pasted control characters, lone surrogates) never break a document; lxml escapes
+markup, ``]]>`` and scripts as text.
+"""
 
 import html
 import re
+from dataclasses import dataclass
 from urllib.parse import urljoin
 
 from django.conf import settings
 from django.utils.html import strip_tags
 from feedgen.feed import FeedGenerator
 
+from media.profiles import LOUDSPEAKER, WEB_AUDIO
+
 # XML 1.0 forbids most C0 controls; a stray one from a pasted document must not break a feed.
-_XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+_XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff\ufffe\uffff]")
+_FEED_DESCRIPTION = "Tin đã duyệt từ hệ thống thông tin nguồn"
+_NOREPLY = "noreply@example.invalid"
 
 
 def xml_safe(text: str) -> str:
     return _XML_INVALID.sub("", text or "")
 
 
-def feed_build_rss(*, items, site_url: str, feed_url: str, item_url) -> bytes:
-    """RSS 2.0 for ``items`` (newest first); audio items carry their MP3 as an enclosure.
+def plain_text(html_text: str) -> str:
+    """Stored HTML as text, entities decoded (not "&amp;" escaped twice)."""
+    return html.unescape(strip_tags(html_text or "")).strip()
 
-    ``item_url(item)`` gives an item's portal URL, ``enclosure(item)`` is derived from the
-    loudspeaker rendition already prefetched on the item.
-    """
+
+def item_description(item) -> str:
+    return xml_safe(item.summary or plain_text(item.body)[:500]) or xml_safe(item.headline)
+
+
+def item_podcast_rendition(item):
+    """The audio a podcast listener downloads: the web rendition (AAC) when ready, else the
+    loudspeaker MP3 (``item.audio_rendition``); None while both are being prepared."""
+    if not item.audio_id:
+        return None
+    return item.audio.rendition(WEB_AUDIO) or item.audio.rendition(LOUDSPEAKER)
+
+
+@dataclass(frozen=True)
+class FeedContext:
+    """What a feed needs beyond the items: absolute URLs and a title suffix for filters."""
+
+    site_url: str
+    feed_url: str
+    item_url: object  # callable(item) -> absolute URL
+    title_suffix: str = ""
+
+    def absolute(self, url: str) -> str:
+        # urljoin keeps an absolute MEDIA_URL (a CDN) as it is.
+        return urljoin(self.site_url, url)
+
+
+def _generator(ctx: FeedContext) -> FeedGenerator:
     fg = FeedGenerator()
-    fg.title(xml_safe(settings.WAGTAIL_SITE_NAME))
-    fg.link(href=site_url, rel="alternate")
-    fg.link(href=feed_url, rel="self")
-    fg.description(xml_safe("Tin đã duyệt từ hệ thống thông tin nguồn"))
+    title = settings.WAGTAIL_SITE_NAME
+    if ctx.title_suffix:
+        title = f"{title} — {ctx.title_suffix}"
+    fg.id(ctx.feed_url)
+    fg.title(xml_safe(title))
+    fg.link(href=ctx.site_url, rel="alternate")
+    fg.link(href=ctx.feed_url, rel="self")
+    fg.description(_FEED_DESCRIPTION)
+    fg.subtitle(_FEED_DESCRIPTION)
     fg.language("vi")
-    for item in reversed(list(items)):
-        entry = fg.add_entry()
-        url = item_url(item)
-        entry.id(f"urn:uuid:{item.uuid}")
-        entry.guid(f"urn:uuid:{item.uuid}", permalink=False)
-        entry.title(xml_safe(item.headline))
-        entry.link(href=url)
-        # The body is stored HTML: its text, with entities decoded, not "&amp;" twice escaped.
-        description = item.summary or html.unescape(strip_tags(item.body)).strip()[:500]
-        entry.description(xml_safe(description) or xml_safe(item.headline))
-        entry.pubDate(item.first_published_at)
-        if item.category_id:
-            entry.category(term=xml_safe(item.category.name))
+    return fg
+
+
+def _add_entry(fg: FeedGenerator, item, ctx: FeedContext, *, enclosure=None):
+    entry = fg.add_entry(order="append")
+    entry.id(f"urn:uuid:{item.uuid}")
+    entry.guid(f"urn:uuid:{item.uuid}", permalink=False)
+    entry.title(xml_safe(item.headline))
+    entry.link(href=ctx.item_url(item))
+    entry.description(item_description(item))
+    published = item.first_published_at or item.last_published_at
+    entry.pubDate(published)
+    entry.published(published)
+    entry.updated(item.last_published_at or published)
+    if item.category_id:
+        entry.category(term=xml_safe(item.category.name))
+    if item.byline:
+        entry.author({"name": xml_safe(item.byline), "email": _NOREPLY})
+    if enclosure is not None:
+        entry.enclosure(ctx.absolute(enclosure.file.url), str(enclosure.size), enclosure.mime_type)
+    return entry
+
+
+def feed_build_rss(*, items, ctx: FeedContext) -> bytes:
+    """RSS 2.0 for ``items`` (newest first); audio bulletins carry their loudspeaker MP3 as
+    an enclosure (the most widely played format in feed readers)."""
+    fg = _generator(ctx)
+    for item in items:
+        _add_entry(fg, item, ctx, enclosure=item.audio_rendition)
+    return fg.rss_str(pretty=False)
+
+
+def feed_build_atom(*, items, ctx: FeedContext) -> bytes:
+    """Atom 1.0: the same entries; the audio is an ``enclosure`` link."""
+    fg = _generator(ctx)
+    fg.author({"name": xml_safe(settings.WAGTAIL_SITE_NAME)})
+    newest = None
+    for item in items:
+        entry = _add_entry(fg, item, ctx, enclosure=item.audio_rendition)
+        when = item.last_published_at or item.first_published_at
+        newest = when if newest is None or (when and when > newest) else newest
+        if item.summary:
+            entry.summary(xml_safe(item.summary))
+    if newest is not None:
+        fg.updated(newest)
+    return fg.atom_str(pretty=False)
+
+
+def feed_build_podcast(*, items, ctx: FeedContext, image_url: str = "") -> bytes:
+    """Podcast RSS: audio bulletins with a ready rendition, iTunes tags, enclosures with
+    their length and type. Items whose audio is still being prepared are left out."""
+    fg = _generator(ctx)
+    fg.load_extension("podcast")
+    fg.podcast.itunes_author(xml_safe(settings.WAGTAIL_SITE_NAME))
+    fg.podcast.itunes_summary(_FEED_DESCRIPTION)
+    fg.podcast.itunes_explicit("no")
+    fg.podcast.itunes_category("News")
+    fg.podcast.itunes_owner(name=xml_safe(settings.WAGTAIL_SITE_NAME), email=_NOREPLY)
+    if image_url:
+        fg.podcast.itunes_image(image_url)
+    for item in items:
+        audio = item_podcast_rendition(item)
+        if audio is None:
+            continue
+        entry = _add_entry(fg, item, ctx, enclosure=audio)
+        entry.podcast.itunes_summary(item_description(item))
         if item.byline:
-            entry.author({"name": xml_safe(item.byline), "email": "noreply@example.invalid"})
-        audio = item.audio.rendition("loudspeaker") if item.audio_id else None
-        if audio is not None:
-            # urljoin keeps an absolute MEDIA_URL (a CDN) as it is.
-            entry.enclosure(urljoin(site_url, audio.file.url), str(audio.size), audio.mime_type)
+            entry.podcast.itunes_author(xml_safe(item.byline))
+        duration = audio.duration or (item.audio.duration if item.audio_id else None)
+        if duration:
+            entry.podcast.itunes_duration(int(round(duration)))
+        entry.podcast.itunes_explicit("no")
+    return fg.rss_str(pretty=False)
+
+
+def feed_build_rss_item(*, item, ctx: FeedContext, canceled: bool = False) -> bytes:
+    """An RSS 2.0 document holding one item: the body of an "RSS item" push. A withdrawal
+    keeps the guid and says so in the title, category and description."""
+    fg = _generator(ctx)
+    entry = _add_entry(fg, item, ctx, enclosure=None if canceled else item.audio_rendition)
+    if canceled:
+        entry.title(xml_safe(f"[Đã gỡ] {item.headline}"))
+        entry.description("Tin này đã bị gỡ; đề nghị không sử dụng.")
+        entry.category(term="canceled")
     return fg.rss_str(pretty=False)

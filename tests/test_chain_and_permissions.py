@@ -98,7 +98,13 @@ def test_three_level_chain_runs_commune_district_province(tree):
     assert not item.live
     item = item_review(user=appr_p, item=item, action="approve")
     assert item.live
-    assert step_units(item) == [("90001", "approved"), ("901", "approved"), ("90", "approved")]
+    # The provincial editorial board only vets national items: skipped here.
+    assert step_units(item) == [
+        ("90001", "approved"),
+        ("901", "approved"),
+        ("90", "approved"),
+        (None, "skipped"),
+    ]
 
 
 def test_two_level_province_skips_the_missing_district_step():

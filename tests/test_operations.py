@@ -15,6 +15,9 @@ from newsroom.models import AdministrativeUnit, Membership, NewsItem
 
 pytestmark = pytest.mark.django_db
 
+GOOD_KEY = "q7Jx-2mR9vLk_T4pWz8bN3cYhF6sD1aGeU5oKi0-Zr8tQw2Ea6Yu1Io4PpXc"
+SAFE_ENV = {"SECRET_KEY": GOOD_KEY, "ALLOWED_HOSTS": "tin.example.vn"}
+
 
 def counts():
     return {
@@ -72,14 +75,21 @@ def test_healthz_reports_database_queue_and_search():
             {"SECRET_KEY": "dev-insecure-nguon-secret-key-change-me", "ALLOWED_HOSTS": "x.vn"},
             "SECRET_KEY",
         ),
-        ({"SECRET_KEY": "k" * 50, "ALLOWED_HOSTS": "x.vn", "DEBUG": "1"}, "DEBUG"),
-        ({"SECRET_KEY": "k" * 50}, "ALLOWED_HOSTS"),
+        ({"SECRET_KEY": "k" * 50, "ALLOWED_HOSTS": "x.vn"}, "SECRET_KEY"),
+        ({**SAFE_ENV, "DEBUG": "1"}, "DEBUG"),
+        ({"SECRET_KEY": GOOD_KEY}, "ALLOWED_HOSTS"),
+        ({**SAFE_ENV, "ALLOWED_HOSTS": "*"}, "ALLOWED_HOSTS"),
+        ({**SAFE_ENV, "SESSION_COOKIE_SECURE": "0"}, "SESSION_COOKIE_SECURE"),
+        ({**SAFE_ENV, "CSRF_COOKIE_SECURE": "false"}, "CSRF_COOKIE_SECURE"),
+        ({**SAFE_ENV, "SECURE_HSTS_SECONDS": "0"}, "SECURE_HSTS_SECONDS"),
+        ({**SAFE_ENV, "SESSION_COOKIE_AGE": str(7 * 86400)}, "SESSION_COOKIE_AGE"),
+        ({**SAFE_ENV, "NGUON_PASSWORD_MIN_LENGTH": "6"}, "NGUON_PASSWORD_MIN_LENGTH"),
+        ({**SAFE_ENV, "NGUON_LOGIN_MAX_FAILURES": "0"}, "NGUON_LOGIN_MAX_FAILURES"),
     ],
 )
 def test_production_settings_refuse_unsafe_values(env, message):
-    clean = {
-        k: v for k, v in os.environ.items() if k not in {"SECRET_KEY", "DEBUG", "ALLOWED_HOSTS"}
-    }
+    unsafe = {"SECRET_KEY", "DEBUG", "ALLOWED_HOSTS"} | set(env)
+    clean = {k: v for k, v in os.environ.items() if k not in unsafe}
     clean.update(env, DJANGO_SETTINGS_MODULE="cms.settings.production")
     proc = subprocess.run(
         [sys.executable, "-c", "import django; django.setup()"],
@@ -94,11 +104,7 @@ def test_production_settings_refuse_unsafe_values(env, message):
 
 def test_production_settings_start_with_safe_values():
     env = {k: v for k, v in os.environ.items() if k != "DEBUG"}
-    env.update(
-        SECRET_KEY="s" * 50,
-        ALLOWED_HOSTS="tin.example.vn",
-        DJANGO_SETTINGS_MODULE="cms.settings.production",
-    )
+    env.update(SAFE_ENV, DJANGO_SETTINGS_MODULE="cms.settings.production")
     proc = subprocess.run(
         [
             sys.executable,
@@ -113,6 +119,34 @@ def test_production_settings_start_with_safe_values():
     )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.split() == ["False", "True"]
+
+
+def test_production_settings_pass_django_deploy_checks_and_secure_the_site():
+    env = {k: v for k, v in os.environ.items() if k != "DEBUG"}
+    env.update(SAFE_ENV, DJANGO_SETTINGS_MODULE="cms.settings.production")
+    check = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert check.returncode == 0, check.stdout + check.stderr
+    script = (
+        "import django; django.setup(); from django.conf import settings as s;"
+        "from django.contrib.auth.password_validation import validate_password as v;"
+        "print(s.SECURE_HSTS_SECONDS >= 31536000, s.SESSION_COOKIE_HTTPONLY,"
+        " s.SESSION_COOKIE_AGE <= 8 * 3600, s.SECURE_SSL_REDIRECT,"
+        " \"script-src 'self'\" in s.NGUON_CSP, s.NGUON_LOGIN_MAX_FAILURES > 0);"
+        "\ntry:\n    v('tiemchung1')\nexcept Exception as e:\n    print('refused', len(e.messages))"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert lines[0].split() == ["True"] * 6
+    assert lines[1].startswith("refused")  # a 10-character password is too short
 
 
 def test_portal_and_admin_speak_vietnamese():

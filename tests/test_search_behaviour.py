@@ -23,7 +23,10 @@ from search.services import item_index
 
 from .factories import make_tree, make_user
 
-CARD_HEADLINE = re.compile(r'<article class="card">\s*<h2><a href="[^"]*">(.*?)</a></h2>', re.S)
+CARD_HEADLINE = re.compile(
+    r'<article class="card[^"]*">\s*<h2><a href="[^"]*">(.*?)</a></h2>', re.S
+)
+TAG = re.compile(r"<[^>]+>")
 
 
 def search_page(q: str):
@@ -34,7 +37,7 @@ def found(q: str) -> list[str]:
     """Headlines of the result cards, in the order the reader sees them."""
     response = search_page(q)
     assert response.status_code == 200
-    return [html.unescape(h) for h in CARD_HEADLINE.findall(response.content.decode())]
+    return [html.unescape(TAG.sub("", h)) for h in CARD_HEADLINE.findall(response.content.decode())]
 
 
 class SearchBehaviour:

@@ -15,7 +15,7 @@ or a 503) are checked without a server.
 import json
 import os
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
@@ -29,6 +29,7 @@ from search.backends.base import ItemDocument
 from search.backends.elasticsearch import (
     ElasticsearchBackend,
     build_search,
+    build_suggest,
     document_body,
     index_body,
 )
@@ -47,6 +48,28 @@ QUERIES = {
     ),
     "query_units_none": SearchQuery(text="tiêm chủng", unit_paths=[]),
     "query_paging": SearchQuery(text="thông báo cắt điện", limit=10, offset=30),
+    "query_portal_page": SearchQuery(text="tiêm chủng", facets=True, highlight=True),
+    "query_filters": SearchQuery(
+        text="dong xoai",
+        within_path=DISTRICT_X,
+        category="y-te",
+        kind="audio",
+        date_from=date(2026, 11, 1),
+        date_to=date(2026, 11, 30),
+        sort="date",
+    ),
+    "query_editor_browse": SearchQuery(
+        text="",
+        public_only=False,
+        unit_paths=[DISTRICT_X],
+        status="in_review",
+        facets=True,
+        match_all_if_empty=True,
+    ),
+}
+SUGGESTIONS = {
+    "suggest_public": {"prefix": "Tiêm ch"},
+    "suggest_editor": {"prefix": "dong x", "public_only": False, "unit_paths": [DISTRICT_Y]},
 }
 
 
@@ -79,8 +102,14 @@ def test_query_body_matches_contract(name):
     check_contract(name, build_search(QUERIES[name]).to_dict())
 
 
+@pytest.mark.parametrize("name", sorted(SUGGESTIONS))
+def test_suggest_body_matches_contract(name):
+    args = dict(SUGGESTIONS[name])
+    check_contract(name, build_suggest(args.pop("prefix"), **args).to_dict())
+
+
 def test_every_contract_file_is_generated():
-    expected = {"mapping", *QUERIES}
+    expected = {"mapping", *QUERIES, *SUGGESTIONS}
     assert {p.stem for p in CONTRACTS.glob("*.json")} == expected
 
 
@@ -292,3 +321,143 @@ def test_a_rejected_request_is_a_bug_not_retried(fake_es):
     with pytest.raises(Exception) as caught:
         fake_es.search(SearchQuery(text="tiem chung"))
     assert not isinstance(caught.value, TemporarySearchError)
+
+
+# --- facets, highlights, suggestions, rebuild and status over the fake node ----------------
+
+
+def test_facets_and_highlights_are_parsed_and_made_safe(fake_es):
+    def handler(method, path, body):
+        assert body["highlight"]["pre_tags"] == ["\ue000"]
+        return 200, {
+            "hits": {
+                "total": {"value": 1, "relation": "eq"},
+                "hits": [
+                    {
+                        "_id": "7",
+                        "_score": 3.0,
+                        "_source": {"item_id": 7, "headline": "x"},
+                        "highlight": {
+                            "headline": ["<b>Lịch</b> \ue000tiêm\ue001 \ue000chủng\ue001"],
+                            "body": ["Trạm y tế &amp; \ue000tiêm\ue001"],
+                        },
+                    }
+                ],
+            },
+            "aggregations": {
+                "district": {"buckets": [{"key": "901", "doc_count": 4}]},
+                "month": {"buckets": [{"key": "2026-11", "doc_count": 2}]},
+            },
+        }
+
+    FakeNode.handler = handler
+    result = fake_es.search(SearchQuery(text="tiem chung", facets=True, highlight=True))
+    (hit,) = result.hits
+    assert hit.highlight["headline"] == (
+        "&lt;b&gt;Lịch&lt;/b&gt; <mark>tiêm</mark> <mark>chủng</mark>"
+    )
+    assert hit.highlight["snippet"] == "Trạm y tế &amp;amp; <mark>tiêm</mark>"
+    assert [(v.key, v.count) for v in result.facets["district"]] == [("901", 4)]
+    assert result.facets["category"] == []
+    assert [(v.key, v.count) for v in result.facets["month"]] == [("2026-11", 2)]
+
+
+def test_suggest_parses_headlines(fake_es):
+    def handler(method, path, body):
+        assert body == build_suggest("tiem ch", index="nguon-items").to_dict()
+        return 200, {
+            "hits": {
+                "total": {"value": 1, "relation": "eq"},
+                "hits": [{"_id": "7", "_source": {"item_id": 7, "headline": "Tiêm chủng"}}],
+            }
+        }
+
+    FakeNode.handler = handler
+    (suggestion,) = fake_es.suggest("tiem ch")
+    assert (suggestion.item_id, suggestion.headline) == (7, "Tiêm chủng")
+    FakeNode.handler = None
+    assert fake_es.suggest("  ") == []
+
+
+def test_rebuild_bulk_loads_a_new_index_then_swaps_the_alias_atomically(fake_es):
+    bulk_lines = []
+
+    def handler(method, path, body):
+        if path.endswith("/_settings") or path.endswith("/_refresh"):
+            return 200, {"acknowledged": True}
+        if method == "PUT" and path.startswith("/nguon-items-v1-"):
+            assert body["settings"]["refresh_interval"] == "-1"
+            return 200, {"acknowledged": True}
+        if method in ("PUT", "POST") and path == "/_bulk":
+            return 200, {"errors": False, "items": [{"index": {"status": 201}}] * 2}
+        if method == "HEAD" and path == "/_alias/nguon-items":
+            return 200, None
+        if method == "GET" and path == "/_alias/nguon-items":
+            return 200, {"nguon-items-v1": {"aliases": {"nguon-items": {}}}}
+        if method == "POST" and path == "/_aliases":
+            return 200, {"acknowledged": True}
+        if method == "GET" and path == "/nguon-items-v*":
+            new = next(p for m, p, _b in FakeNode.requests if p.startswith("/nguon-items-v1-"))
+            return 200, {"nguon-items-v1": {}, new.split("?")[0].lstrip("/"): {}}
+        if method == "DELETE":
+            return 200, {"acknowledged": True}
+        raise AssertionError((method, path))
+
+    FakeNode.handler = handler
+    original = FakeNode.perform_request
+
+    def capture(self, method, target, body=None, headers=None, request_timeout=None):
+        if target.startswith("/_bulk"):
+            bulk_lines.extend(line for line in body.decode().splitlines() if line)
+            body = None
+        return original(self, method, target, body, headers, request_timeout)
+
+    FakeNode.perform_request = capture
+    progress = []
+    try:
+        report = fake_es.rebuild([a_document(7), a_document(8)], progress=progress.append)
+    finally:
+        FakeNode.perform_request = original
+    new = report["index"]
+    assert new.startswith("nguon-items-v1-") and report["documents"] == 2
+    assert sum(progress) == 2
+    assert json.loads(bulk_lines[0]) == {"index": {"_index": new, "_id": "7"}}
+    assert json.loads(bulk_lines[1]) == document_body(a_document(7))
+    (swap,) = [b for m, p, b in FakeNode.requests if p == "/_aliases"]
+    assert swap == {
+        "actions": [
+            {"remove": {"index": "nguon-items-v1", "alias": "nguon-items"}},
+            {"add": {"index": new, "alias": "nguon-items"}},
+        ]
+    }
+    assert report["deleted"] == ["nguon-items-v1"]
+    methods = [(m, p.split("?")[0]) for m, p, _b in FakeNode.requests]
+    assert methods.index(("POST", "/_aliases")) < methods.index(("DELETE", "/nguon-items-v1"))
+
+
+def test_status_counts_documents_per_index(fake_es):
+    def handler(method, path, body):
+        if path == "/nguon-items-v*":
+            return 200, {"nguon-items-v1": {}, "nguon-items-v1-2026": {}}
+        if method == "HEAD":
+            return 200, None
+        if path == "/_alias/nguon-items":
+            return 200, {"nguon-items-v1-2026": {"aliases": {"nguon-items": {}}}}
+        if path.endswith("/_count"):
+            public = bool(body and body.get("query"))
+            return 200, {"count": 3 if public else 5}
+        raise AssertionError((method, path))
+
+    FakeNode.handler = handler
+    status = fake_es.status()
+    assert status["indexes"] == [
+        {"name": "nguon-items-v1", "live": False, "documents": 5, "public": 3},
+        {"name": "nguon-items-v1-2026", "live": True, "documents": 5, "public": 3},
+    ]
+
+
+def test_ping_of_a_dead_cluster_raises_quickly(fake_es):
+    FakeNode.handler = refused
+    with pytest.raises(Exception):  # noqa: B017 - /healthz reports whatever it is
+        fake_es.ping()
+    assert len(FakeNode.requests) == 1  # no retries

@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "syndication",
     "broadcast",
     "search",
+    "reports",
     "cms",
     # wagtail
     "wagtail.contrib.forms",
@@ -67,6 +68,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "cms.middleware.RequestIDMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -164,6 +166,7 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "data_folder_in": str(CELERY_BROKER_DIR / "out"),
         "data_folder_out": str(CELERY_BROKER_DIR / "out"),
         "processed_folder": str(CELERY_BROKER_DIR / "processed"),
+        "control_folder": str(CELERY_BROKER_DIR / "control"),
         "store_processed": False,
     }
 CELERY_TASK_IGNORE_RESULT = True
@@ -172,7 +175,14 @@ CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
-CELERY_TASK_ROUTES = {"media.tasks.*": {"queue": "media"}}
+# Queues: default (newsroom, search), media (ffmpeg), publish (feeds, pushes, ingest),
+# broadcast (loudspeaker timelines, MQTT pushes). Production runs a worker per queue.
+CELERY_TASK_QUEUES_ALL = ("default", "media", "publish", "broadcast")
+CELERY_TASK_ROUTES = {
+    "media.tasks.*": {"queue": "media"},
+    "syndication.tasks.*": {"queue": "publish"},
+    "broadcast.tasks.*": {"queue": "broadcast"},
+}
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_BEAT_SCHEDULE: dict = {}
 
@@ -218,3 +228,167 @@ LOGGING = {
 # --- portal -----------------------------------------------------------------------------
 # Where an item lives on the portal (the HomePage route); feeds and search link to it.
 NGUON_ITEM_PATH = "/tin/{uuid}/"
+
+# --- app settings: one block per app, each appended by its owner -------------------------
+# (newsroom) ------------------------------------------------------------------------------
+# Editing an item after an approval makes that approval stale (the changed version is
+# approved again); unchanged steps carry forward (newsroom/models.py UnitApprovalTask.start).
+WAGTAIL_WORKFLOW_REQUIRE_REAPPROVAL_ON_EDIT = True
+# Approvers get a reminder when an item waits at their step longer than this.
+NGUON_APPROVAL_REMINDER_HOURS = float(os.environ.get("NGUON_APPROVAL_REMINDER_HOURS", "4"))
+# Intake API: largest accepted JSON body / text field, in bytes.
+NGUON_INTAKE_MAX_BODY_BYTES = int(os.environ.get("NGUON_INTAKE_MAX_BODY_BYTES", str(512 * 1024)))
+CELERY_BEAT_SCHEDULE["newsroom-publish-due"] = {
+    "task": "newsroom.tasks.items_publish_due",
+    "schedule": 60.0,
+}
+CELERY_BEAT_SCHEDULE["newsroom-remind-approvers"] = {
+    "task": "newsroom.tasks.steps_remind",
+    "schedule": 900.0,
+}
+# (media) ---------------------------------------------------------------------------------
+# Delivery profiles are data (media/profiles.py DEFAULT_PROFILES); override any key, e.g.
+# NGUON_MEDIA_PROFILES = {"loudspeaker": {"codec_args": [..., "96k", ...], "bitrate": 96000}}.
+NGUON_MEDIA_PROFILES: dict = {}
+# Which renditions each kind of asset gets (None = media.profiles.DEFAULT_KIND_PROFILES).
+NGUON_MEDIA_KIND_PROFILES: dict = {}
+# Work folder for ffmpeg outputs before their atomic rename (default: beside MEDIA_ROOT).
+NGUON_MEDIA_WORK_DIR = os.environ.get("NGUON_MEDIA_WORK_DIR", "")
+# The Celery queue media jobs are sent to (routes send media.tasks.* to "media" too).
+NGUON_MEDIA_QUEUE = os.environ.get("NGUON_MEDIA_QUEUE", "media")
+# A processing claim whose heartbeat is older than this is taken over by another worker.
+NGUON_MEDIA_LEASE_SECONDS = int(os.environ.get("NGUON_MEDIA_LEASE_SECONDS", "120"))
+# Celery time limit: 300 s + duration x factor, per kind.
+NGUON_MEDIA_TIME_FACTOR = {"audio": 0.5, "video": 4.0}
+NGUON_MEDIA_MAX_GAIN_DB = float(os.environ.get("NGUON_MEDIA_MAX_GAIN_DB", "40"))
+NGUON_MEDIA_CORRECT_ABOVE_LU = float(os.environ.get("NGUON_MEDIA_CORRECT_ABOVE_LU", "0.5"))
+NGUON_MEDIA_MAX_IMAGE_PIXELS = WAGTAILIMAGES_MAX_IMAGE_PIXELS
+WAGTAILIMAGES_EXTENSIONS = ["avif", "gif", "jpg", "jpeg", "png", "webp", "heic"]
+# Text-to-speech engine (dotted path to a media.tts.TTSEngine subclass), voice and speed.
+NGUON_TTS_ENGINE = os.environ.get("NGUON_TTS_ENGINE", "media.tts.EspeakNGEngine")
+NGUON_TTS_VOICE = os.environ.get("NGUON_TTS_VOICE", "vi")
+NGUON_TTS_SPEED = int(os.environ.get("NGUON_TTS_SPEED", "150"))
+CELERY_BEAT_SCHEDULE["media-recover-abandoned"] = {
+    "task": "media.tasks.assets_recover_abandoned",
+    "schedule": 120.0,
+}
+# (broadcast) -----------------------------------------------------------------------------
+# The device API answers an unchanged timeline from the cache alone (token → device,
+# timeline versions): Redis when CACHE_URL or REDIS_URL names one, else process memory.
+_cache_url = os.environ.get("CACHE_URL") or os.environ.get("REDIS_URL", "")
+if _cache_url.startswith(("redis://", "rediss://", "unix://")):
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": _cache_url,
+            "KEY_PREFIX": os.environ.get("CACHE_KEY_PREFIX", "nguon"),
+        }
+    }
+else:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": "nguon-default",
+            "OPTIONS": {"MAX_ENTRIES": 200_000},
+        }
+    }
+# Minutes without heartbeat before a device shows offline / before an alert opens.
+BROADCAST_OFFLINE_AFTER_MINUTES = int(os.environ.get("BROADCAST_OFFLINE_AFTER_MINUTES", "3"))
+BROADCAST_OFFLINE_ALERT_MINUTES = int(os.environ.get("BROADCAST_OFFLINE_ALERT_MINUTES", "15"))
+BROADCAST_TIMELINE_HOURS = 48
+BROADCAST_PLAYLOG_MAX_BATCH = int(os.environ.get("BROADCAST_PLAYLOG_MAX_BATCH", "500"))
+BROADCAST_MQTT_TOPIC_PREFIX = os.environ.get("BROADCAST_MQTT_TOPIC_PREFIX", "nguon/devices")
+CELERY_BEAT_SCHEDULE["broadcast-offline-alerts"] = {
+    "task": "broadcast.tasks.devices_check_offline",
+    "schedule": 60.0,
+}
+# (syndication) ---------------------------------------------------------------------------
+# Absolute links in pushes and feeds built outside a request (ninjs renditions, hrefs).
+SYNDICATION_BASE_URL = os.environ.get("SYNDICATION_BASE_URL", WAGTAILADMIN_BASE_URL)
+# Feed validators are re-read at most this often per process (0: on every request).
+SYNDICATION_FEED_STATE_TTL = float(os.environ.get("SYNDICATION_FEED_STATE_TTL", "1"))
+# Push defaults (each subscriber may override them in the admin).
+SYNDICATION_PUSH_MAX_ATTEMPTS = int(os.environ.get("SYNDICATION_PUSH_MAX_ATTEMPTS", "10"))
+SYNDICATION_PUSH_TIMEOUT_SECONDS = float(os.environ.get("SYNDICATION_PUSH_TIMEOUT_SECONDS", "10"))
+SYNDICATION_PUSH_RETRY_BASE_SECONDS = float(
+    os.environ.get("SYNDICATION_PUSH_RETRY_BASE_SECONDS", "30")
+)
+SYNDICATION_PUSH_RETRY_MAX_SECONDS = float(
+    os.environ.get("SYNDICATION_PUSH_RETRY_MAX_SECONDS", "3600")
+)
+# At most this much of a receiver's answer is read (the rest is never downloaded).
+SYNDICATION_PUSH_MAX_RESPONSE_BYTES = int(
+    os.environ.get("SYNDICATION_PUSH_MAX_RESPONSE_BYTES", str(64 * 1024))
+)
+# Delivered or failed deliveries are kept this long in the log, then pruned by the sweeper.
+SYNDICATION_DELIVERY_RETENTION_DAYS = int(
+    os.environ.get("SYNDICATION_DELIVERY_RETENTION_DAYS", "90")
+)
+# The beat sweeper re-dispatches due or stuck deliveries and fans out missed publications.
+SYNDICATION_SWEEP_SECONDS = float(os.environ.get("SYNDICATION_SWEEP_SECONDS", "30"))
+# Upstream ingest: how often beat looks for sources due a poll; the largest document read.
+SYNDICATION_INGEST_TICK_SECONDS = float(os.environ.get("SYNDICATION_INGEST_TICK_SECONDS", "60"))
+SYNDICATION_INGEST_MAX_BYTES = int(
+    os.environ.get("SYNDICATION_INGEST_MAX_BYTES", str(10 * 1024 * 1024))
+)
+SYNDICATION_INGEST_TIMEOUT_SECONDS = float(
+    os.environ.get("SYNDICATION_INGEST_TIMEOUT_SECONDS", "30")
+)
+CELERY_BEAT_SCHEDULE["syndication-deliveries-sweep"] = {
+    "task": "syndication.tasks.deliveries_sweep",
+    "schedule": SYNDICATION_SWEEP_SECONDS,
+}
+CELERY_BEAT_SCHEDULE["syndication-sources-poll"] = {
+    "task": "syndication.tasks.sources_poll_due",
+    "schedule": SYNDICATION_INGEST_TICK_SECONDS,
+}
+# (portal) --------------------------------------------------------------------------------
+# Seconds browsers and proxies may keep a portal page (Cache-Control: public, max-age).
+NGUON_PORTAL_MAX_AGE = int(os.environ.get("NGUON_PORTAL_MAX_AGE", "60"))
+# (search) --------------------------------------------------------------------------------
+# (reports / operations) ------------------------------------------------------------------
+# Logs: LOG_FORMAT=json writes one JSON object per line; every record carries the request
+# id (X-Request-ID, see cms/middleware.py) or the Celery task id (cms/logging.py).
+from cms.logging import logging_config  # noqa: E402
+
+LOG_FORMAT = os.environ.get("LOG_FORMAT", "text").strip().lower()
+LOGGING = logging_config(log_format=LOG_FORMAT, level=os.environ.get("LOG_LEVEL", "INFO"))
+# Celery keeps Django's handlers (and their ids) instead of installing its own format.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+# Failed admin logins per client address and per user name (cache-based, 429 past the limit).
+NGUON_LOGIN_MAX_FAILURES = int(os.environ.get("NGUON_LOGIN_MAX_FAILURES", "10"))
+NGUON_LOGIN_WINDOW_SECONDS = int(os.environ.get("NGUON_LOGIN_WINDOW_SECONDS", "900"))
+NGUON_LOGIN_PATHS = ["/admin/login/"]
+NGUON_TRUST_X_FORWARDED_FOR = env_bool("NGUON_TRUST_X_FORWARDED_FOR", False)
+# Content-Security-Policy for HTML (empty: none). Production sets both; see production.py.
+NGUON_CSP = os.environ.get("NGUON_CSP", "")
+NGUON_CSP_ADMIN = os.environ.get("NGUON_CSP_ADMIN", "")
+MIDDLEWARE += [
+    "cms.middleware.LoginRateLimitMiddleware",
+    "cms.middleware.ContentSecurityPolicyMiddleware",
+]
+# Persistent connections (DATABASE_CONN_MAX_AGE > 0) are checked before reuse, so web and
+# workers reconnect after a database restart or failover instead of failing once.
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = env_bool("DATABASE_CONN_HEALTH_CHECKS", True)
+# /readyz fails when the media folder has less free space than this.
+NGUON_READYZ_MIN_FREE_MB = int(os.environ.get("NGUON_READYZ_MIN_FREE_MB", "100"))
+# Backups (manage.py backup): where they go by default.
+NGUON_BACKUP_DIR = Path(os.environ.get("NGUON_BACKUP_DIR", VAR_DIR / "backups"))
+# S3-compatible storage through django-storages (pip install django-storages[s3]):
+# STORAGE_BACKEND=storages.backends.s3.S3Storage and the S3_* variables below.
+if STORAGES["default"]["BACKEND"].startswith("storages.backends.s3"):
+    STORAGES["default"]["OPTIONS"] = {
+        key: value
+        for key, value in {
+            "bucket_name": os.environ.get("S3_BUCKET", ""),
+            "endpoint_url": os.environ.get("S3_ENDPOINT_URL") or None,
+            "region_name": os.environ.get("S3_REGION") or None,
+            "access_key": os.environ.get("S3_ACCESS_KEY_ID") or None,
+            "secret_key": os.environ.get("S3_SECRET_ACCESS_KEY") or None,
+            "custom_domain": os.environ.get("S3_CUSTOM_DOMAIN") or None,
+            "querystring_auth": env_bool("S3_QUERYSTRING_AUTH", False),
+            "file_overwrite": False,
+            "default_acl": None,
+        }.items()
+        if value is not None
+    }

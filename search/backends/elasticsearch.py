@@ -7,11 +7,17 @@ also has an ``.exact`` sub-field (lower case, diacritics kept) that the query us
 exact-diacritic matches above folded-only ones.
 
 ``build_search`` and ``index_body`` are pure, so the contract tests pin the JSON this module
-sends (search/contracts/*.json). The index is versioned behind an alias: ``<alias>-v1``.
+sends (search/contracts/*.json). The index is versioned behind an alias: ``<alias>-v1`` when
+created on first write, ``<alias>-v1-<UTC timestamp>`` when built by ``search_rebuild``
+(bulk helper into a new index, then one atomic ``update_aliases``).
+
+``headline.suggest`` is analysed with edge n-grams of the folded words (``vi_suggest``) for
+suggestions as the user types; the query side folds without n-grams.
 """
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 
 from django.conf import settings
 from elasticsearch import (
@@ -21,6 +27,7 @@ from elasticsearch import (
     NotFoundError,
     SerializationError,
     TransportError,
+    helpers,
 )
 from elasticsearch_dsl import (
     Boolean,
@@ -36,16 +43,23 @@ from elasticsearch_dsl import (
     token_filter,
 )
 
-from ..text import fold, has_diacritics, nfc, words
+from ..text import MARK_END, MARK_START, fold, has_diacritics, marked_html, nfc, words
 from .base import (
+    FACET_SIZE,
+    FACETS,
+    MAX_PREFIX_CHARS,
     MAX_QUERY_WORDS,
+    SORT_DATE,
+    FacetValue,
     ItemDocument,
     SearchBackend,
     SearchHit,
     SearchQuery,
     SearchResults,
     SearchUnavailable,
+    Suggestion,
     TemporarySearchError,
+    local_bound,
 )
 
 INDEX_VERSION = 1
@@ -56,10 +70,18 @@ TRANSIENT_STATUSES = {408, 429, 502, 503, 504}
 vi_folding = token_filter("vi_folding", "asciifolding", preserve_original=True)
 vi_text = analyzer("vi_text", tokenizer="standard", filter=["lowercase", vi_folding])
 vi_exact = analyzer("vi_exact", tokenizer="standard", filter=["lowercase"])
+vi_edge = token_filter("vi_edge", "edge_ngram", min_gram=1, max_gram=MAX_PREFIX_CHARS)
+vi_suggest = analyzer(
+    "vi_suggest", tokenizer="standard", filter=["lowercase", "asciifolding", vi_edge]
+)
+vi_suggest_search = analyzer(
+    "vi_suggest_search", tokenizer="standard", filter=["lowercase", "asciifolding"]
+)
+SNIPPET_CHARS = 200
 
 
-def _text_field() -> Text:
-    return Text(analyzer=vi_text, fields={"exact": Text(analyzer=vi_exact)})
+def _text_field(**extra_fields) -> Text:
+    return Text(analyzer=vi_text, fields={"exact": Text(analyzer=vi_exact), **extra_fields})
 
 
 class ItemIndexDocument(Document):
@@ -68,10 +90,17 @@ class ItemIndexDocument(Document):
     public = Boolean()
     unit_path = Keyword()
     unit_code = Keyword()
+    unit_province = Keyword()
+    unit_district = Keyword()
+    unit_commune = Keyword()
     kind = Keyword()
+    status = Keyword()
     category_id = Long()
+    category = Keyword()
     published_at = Date(default_timezone="Asia/Ho_Chi_Minh")
-    headline = _text_field()
+    date = Date(default_timezone="Asia/Ho_Chi_Minh")
+    month = Keyword()
+    headline = _text_field(suggest=Text(analyzer=vi_suggest, search_analyzer=vi_suggest_search))
     summary = _text_field()
     body = _text_field()
 
@@ -96,13 +125,55 @@ def document_body(doc: ItemDocument) -> dict:
         "public": doc.public,
         "unit_path": doc.unit_path,
         "unit_code": doc.unit_code,
+        "unit_province": doc.unit_province,
+        "unit_district": doc.unit_district,
+        "unit_commune": doc.unit_commune,
         "kind": doc.kind,
+        "status": doc.status,
         "category_id": doc.category_id,
+        "category": doc.category,
         "published_at": doc.published_at.isoformat() if doc.published_at else None,
+        "date": doc.date.isoformat() if doc.date else None,
+        "month": doc.month,
         "headline": doc.headline,
         "summary": doc.summary,
         "body": doc.body,
     }
+
+
+def _filters(
+    *, public_only: bool, unit_paths: list[str] | None, query: SearchQuery | None = None
+) -> list[Q]:
+    filters = []
+    if public_only:
+        filters.append(Q("term", public=True))
+    if unit_paths is not None:
+        if unit_paths:
+            filters.append(
+                Q(
+                    "bool",
+                    should=[Q("prefix", unit_path=p) for p in unit_paths],
+                    minimum_should_match=1,
+                )
+            )
+        else:
+            filters.append(Q("match_none"))
+    if query is None:
+        return filters
+    if query.within_path:
+        filters.append(Q("prefix", unit_path=query.within_path))
+    for name in ("category", "kind", "status"):
+        value = getattr(query, name)
+        if value:
+            filters.append(Q("term", **{name: value}))
+    bounds = {}
+    if query.date_from:
+        bounds["gte"] = local_bound(query.date_from, end=False).isoformat()
+    if query.date_to:
+        bounds["lt"] = local_bound(query.date_to, end=True).isoformat()
+    if bounds:
+        filters.append(Q("range", date=bounds))
+    return filters
 
 
 def build_search(query: SearchQuery, index: str = DEFAULT_INDEX) -> Search:
@@ -114,19 +185,25 @@ def build_search(query: SearchQuery, index: str = DEFAULT_INDEX) -> Search:
       best one counts, once);
     * each word typed with diacritics and found with exactly those diacritics, in any field
       (``.exact``, ``cross_fields``, ``or``): a folded-only match ranks below;
-    * filters: public only, unit subtrees (``unit_path`` prefixes); newest first on ties.
+    * filters: public only, unit subtrees (``unit_path`` prefixes), the user's filters;
+      newest first on ties (or only by date with ``sort="date"``);
+    * facets as ``terms`` aggregations, highlights between private-use markers that
+      ``search`` turns into ``<mark>`` after escaping the text.
     """
     typed = [w for w in words(nfc(query.text)) if fold(w)][:MAX_QUERY_WORDS]
     text = " ".join(typed)
     s = Search(index=index).extra(track_total_hits=True)
-    must = Q(
-        "multi_match",
-        query=text,
-        fields=["headline^3", "summary^2", "body"],
-        type="cross_fields",
-        operator="and",
-    )
     should = []
+    if typed:
+        must = Q(
+            "multi_match",
+            query=text,
+            fields=["headline^3", "summary^2", "body"],
+            type="cross_fields",
+            operator="and",
+        )
+    else:
+        must = Q("match_all")
     if len(typed) > 1:
         should.append(
             Q(
@@ -149,25 +226,71 @@ def build_search(query: SearchQuery, index: str = DEFAULT_INDEX) -> Search:
                 operator="or",
             )
         )
-    filters = []
-    if query.public_only:
-        filters.append(Q("term", public=True))
-    if query.unit_paths is not None:
-        if query.unit_paths:
-            filters.append(
-                Q(
-                    "bool",
-                    should=[Q("prefix", unit_path=p) for p in query.unit_paths],
-                    minimum_should_match=1,
-                )
-            )
-        else:
-            filters.append(Q("match_none"))
+    filters = _filters(public_only=query.public_only, unit_paths=query.unit_paths, query=query)
     s = s.query(Q("bool", must=[must], should=should, filter=filters))
-    s = s.sort("_score", {"published_at": {"order": "desc"}}, {"item_id": {"order": "desc"}})
-    s = s.source(["item_id"])
+    by_date = [{"date": {"order": "desc"}}, {"item_id": {"order": "desc"}}]
+    if query.sort == SORT_DATE or not typed:
+        s = s.sort(*by_date)
+    else:
+        s = s.sort("_score", *by_date)
+    if query.facets:
+        for name, field in FACETS.items():
+            order = {"_key": "desc"} if name == "month" else [{"_count": "desc"}, {"_key": "asc"}]
+            s.aggs.bucket(name, "terms", field=field, size=FACET_SIZE, order=order)
+    if query.highlight:
+        s = s.highlight_options(
+            pre_tags=[MARK_START], post_tags=[MARK_END], encoder="default", type="unified"
+        )
+        s = s.highlight("headline", number_of_fragments=0)
+        for field in ("body", "summary"):
+            s = s.highlight(
+                field,
+                fragment_size=SNIPPET_CHARS,
+                number_of_fragments=1,
+                no_match_size=SNIPPET_CHARS,
+            )
+    s = s.source(["item_id", "headline"] if query.highlight else ["item_id"])
     offset = max(query.offset, 0)
     return s[offset : offset + max(query.limit, 0)]
+
+
+def build_suggest(
+    prefix: str,
+    *,
+    public_only: bool = True,
+    unit_paths: list[str] | None = None,
+    limit: int = 8,
+    index: str = DEFAULT_INDEX,
+) -> Search:
+    """Headlines whose words start with every typed prefix (``headline.suggest``), newest
+    first."""
+    typed = [w[:MAX_PREFIX_CHARS] for w in words(nfc(prefix)) if fold(w)][:MAX_QUERY_WORDS]
+    match = {"headline.suggest": {"query": " ".join(typed), "operator": "and"}}
+    s = Search(index=index).query(
+        Q(
+            "bool",
+            must=[Q("match", **match)],
+            filter=_filters(public_only=public_only, unit_paths=unit_paths),
+        )
+    )
+    s = s.sort({"date": {"order": "desc"}}, {"item_id": {"order": "desc"}})
+    return s.source(["item_id", "headline"])[: max(limit, 0)]
+
+
+def _highlights(hit: dict) -> dict[str, str]:
+    """Safe HTML from a hit's highlight (escape first, then the markers become <mark>)."""
+    found = hit.get("highlight") or {}
+    headline = (found.get("headline") or [hit.get("_source", {}).get("headline", "")])[0]
+    body = (found.get("body") or [""])[0]
+    summary = (found.get("summary") or [""])[0]
+    for fragment in (body, summary):
+        if MARK_START in fragment:
+            snippet = fragment
+            break
+    else:
+        snippet = summary or body
+    ellipsis = " …" if snippet and len(snippet) >= SNIPPET_CHARS - 20 else ""
+    return {"headline": marked_html(headline), "snippet": marked_html(snippet) + ellipsis}
 
 
 @contextmanager
@@ -236,13 +359,17 @@ class ElasticsearchBackend(SearchBackend):
             )
 
     def ping(self) -> dict:
-        info = self.client.cluster.health(timeout="2s")
-        return {"cluster": info.get("status")}
+        """For /healthz: a short timeout and no retries, so a dead cluster answers fast."""
+        client = self.client.options(request_timeout=3, max_retries=0)
+        info = client.cluster.health(timeout="2s")
+        documents = None
+        if client.indices.exists_alias(name=self.alias):
+            documents = client.count(index=self.alias)["count"]
+        return {"cluster": info.get("status"), "alias": self.alias, "documents": documents}
 
     def search(self, query: SearchQuery) -> SearchResults:
-        if not any(fold(w) for w in words(nfc(query.text))):
-            return SearchResults()
-        if query.unit_paths == []:
+        has_words = any(fold(w) for w in words(nfc(query.text)))
+        if (not has_words and not query.match_all_if_empty) or query.unit_paths == []:
             return SearchResults()
         request = build_search(query, index=self.alias)
         try:
@@ -251,10 +378,113 @@ class ElasticsearchBackend(SearchBackend):
         except NotFoundError:
             return SearchResults()  # nothing indexed yet: the alias does not exist
         hits = response["hits"]
+        facets = {
+            name: [
+                FacetValue(key=str(b["key"]), count=int(b["doc_count"]))
+                for b in response.get("aggregations", {}).get(name, {}).get("buckets", [])
+            ]
+            for name in FACETS
+            if query.facets
+        }
         return SearchResults(
             hits=[
-                SearchHit(item_id=int(h["_source"]["item_id"]), score=float(h.get("_score") or 0))
+                SearchHit(
+                    item_id=int(h["_source"]["item_id"]),
+                    score=float(h.get("_score") or 0),
+                    highlight=_highlights(h) if query.highlight else {},
+                )
                 for h in hits["hits"]
             ],
             total=hits["total"]["value"],
+            facets=facets,
         )
+
+    def suggest(self, prefix, *, public_only=True, unit_paths=None, limit=8):
+        if not any(fold(w) for w in words(nfc(prefix))) or unit_paths == []:
+            return []
+        request = build_suggest(
+            prefix, public_only=public_only, unit_paths=unit_paths, limit=limit, index=self.alias
+        )
+        try:
+            with _transient(SearchUnavailable):
+                response = self.client.search(index=self.alias, body=request.to_dict())
+        except NotFoundError:
+            return []
+        return [
+            Suggestion(item_id=int(h["_source"]["item_id"]), headline=h["_source"]["headline"])
+            for h in response["hits"]["hits"]
+        ]
+
+    # --- maintenance ------------------------------------------------------------------
+
+    def _indexes(self) -> list[str]:
+        """Concrete indexes of this alias's family (``<alias>-v*``)."""
+        found = self.client.indices.get(index=f"{self.alias}-v*", allow_no_indices=True)
+        return sorted(found.body)
+
+    def _aliased(self) -> list[str]:
+        if not self.client.indices.exists_alias(name=self.alias):
+            return []
+        return sorted(self.client.indices.get_alias(name=self.alias).body)
+
+    def rebuild(
+        self,
+        docs: Iterable[ItemDocument],
+        *,
+        progress: Callable[[int], None] | None = None,
+        keep_old: bool = False,
+    ) -> dict:
+        """Bulk-load ``docs`` into a new ``<alias>-vN-<timestamp>`` index, then move the alias
+        to it in one ``update_aliases`` call and delete the indexes it left (unless
+        ``keep_old``). Searches use the old index until the swap."""
+        stamp = datetime.now(UTC).strftime("%Y%m%d%H%M%S%f")
+        new = f"{self.concrete_index}-{stamp}"
+        body = index_body()
+        settings_ = {**body["settings"], "refresh_interval": "-1"}
+        with _transient():
+            self.client.indices.create(index=new, settings=settings_, mappings=body["mappings"])
+            actions = (
+                {"_index": new, "_id": str(doc.item_id), "_source": document_body(doc)}
+                for doc in docs
+            )
+            count = 0
+            for _ok, _info in helpers.streaming_bulk(
+                self.client, actions, chunk_size=500, raise_on_error=True
+            ):
+                count += 1
+                if progress and count % 500 == 0:
+                    progress(500)
+            if progress and count % 500:
+                progress(count % 500)
+            self.client.indices.put_settings(index=new, settings={"refresh_interval": "1s"})
+            self.client.indices.refresh(index=new)
+            old = self._aliased()
+            self.client.indices.update_aliases(
+                actions=[{"remove": {"index": name, "alias": self.alias}} for name in old]
+                + [{"add": {"index": new, "alias": self.alias}}]
+            )
+            dropped = []
+            if not keep_old:
+                for name in self._indexes():
+                    if name != new:
+                        self.client.options(ignore_status=404).indices.delete(index=name)
+                        dropped.append(name)
+        self._index_ready = True
+        return {"index": new, "documents": count, "previous": old, "deleted": dropped}
+
+    def status(self) -> dict:
+        with _transient():
+            aliased = set(self._aliased())
+            indexes = []
+            for name in self._indexes():
+                indexes.append(
+                    {
+                        "name": name,
+                        "live": name in aliased,
+                        "documents": self.client.count(index=name)["count"],
+                        "public": self.client.count(index=name, query={"term": {"public": True}})[
+                            "count"
+                        ],
+                    }
+                )
+        return {"alias": self.alias, "indexes": indexes}

@@ -7,8 +7,9 @@ def derive_texts(apps, schema_editor):
 
     SearchEntry = apps.get_model("search", "SearchEntry")
     for entry in SearchEntry.objects.iterator(chunk_size=500):
-        for name, value in entry_texts(entry.headline, entry.summary, entry.body).items():
-            setattr(entry, name, value)
+        texts = entry_texts(entry.headline, entry.summary, entry.body)
+        for name in ("folded_headline", "folded_text", "exact_text"):
+            setattr(entry, name, texts[name])
         entry.save(update_fields=["folded_headline", "folded_text", "exact_text"])
 
 

@@ -13,7 +13,9 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         count = 0
-        for locale_dir in settings.LOCALE_PATHS:
+        # The project catalogue, Wagtail's, and each project app's own ``<app>/locale``.
+        app_locales = sorted(Path(settings.BASE_DIR).glob("*/locale"))
+        for locale_dir in [*settings.LOCALE_PATHS, *app_locales]:
             for po_path in sorted(Path(locale_dir).glob("*/LC_MESSAGES/*.po")):
                 mo_path = po_path.with_suffix(".mo")
                 if mo_path.exists() and mo_path.stat().st_mtime >= po_path.stat().st_mtime:

@@ -32,7 +32,7 @@ class Command(BaseCommand):
                 "-s",
                 beat_schedule,
                 "-Q",
-                "default,media",
+                ",".join(settings.CELERY_TASK_QUEUES_ALL),
                 "--concurrency",
                 "2",
                 "--loglevel",

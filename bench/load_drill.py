@@ -1,0 +1,414 @@
+"""Load drill: gunicorn + Celery + PostgreSQL + Redis under the loudspeaker fleet.
+
+Starts gunicorn and a Celery worker (all four queues) against the PostgreSQL and Redis named
+on the command line, creates one province with ``--clusters`` loudspeaker clusters (one
+device each), then for ``--duration`` seconds:
+
+- every device polls its timeline (``If-None-Match``) and sends a heartbeat once per
+  ``--poll`` seconds, spread evenly; every second round it also reads its schedule, and it
+  downloads every MP3 new to it (at most two per poll) from the timeline or the schedule;
+- editors publish a provincial audio bulletin every ``--publish-every`` seconds through the
+  newsroom services (submit + every approval step), which fans out to transcoding, search,
+  feeds and loudspeaker schedules on the real worker;
+- readers fetch the portal home and the RSS feed.
+
+It prints one row per endpoint: requests, errors, p50, p95, p99 and max latency (ms), and
+the published count and how many of them got their MP3 in time. Exit status 1 if any
+request failed. Example (the figures in docs/loaddrill.md)::
+
+    createdb -h 127.0.0.1 -U postgres nguon_loaddrill
+    .venv/bin/python bench/load_drill.py \\
+        --database-url postgres://postgres@127.0.0.1:5432/nguon_loaddrill \\
+        --broker-url redis://127.0.0.1:6379/9 --clusters 1484 --duration 300
+
+``--simulator command`` uses ``manage.py simulate_devices`` (the broadcast app's) instead of
+the built-in thread pool, when that command exists.
+"""
+
+import argparse
+import os
+import random
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+def parse_args():
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--database-url", required=True, help="postgres://… (a throw-away database)")
+    p.add_argument("--broker-url", required=True, help="redis://…/N")
+    p.add_argument("--clusters", type=int, default=1484)
+    p.add_argument("--duration", type=int, default=300, help="seconds of load")
+    p.add_argument("--poll", type=int, default=60, help="seconds between a device's polls")
+    p.add_argument("--publish-every", type=float, default=20.0)
+    p.add_argument("--readers", type=float, default=2.0, help="portal requests per second")
+    p.add_argument("--gunicorn-workers", type=int, default=4)
+    p.add_argument("--threads", type=int, default=48, help="simulator HTTP threads")
+    p.add_argument("--port", type=int, default=8931)
+    p.add_argument("--simulator", choices=["builtin", "command"], default="builtin")
+    return p.parse_args()
+
+
+class Stats:
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.latency = defaultdict(list)
+        self.errors = defaultdict(int)
+        self.samples = defaultdict(list)
+
+    def record(self, name: str, seconds: float, ok: bool, detail: str = ""):
+        with self.lock:
+            self.latency[name].append(seconds * 1000)
+            if not ok:
+                self.errors[name] += 1
+                if len(self.samples[name]) < 5:
+                    self.samples[name].append(detail[:200])
+
+    def table(self) -> str:
+        def pct(values, q):
+            ordered = sorted(values)
+            return ordered[min(len(ordered) - 1, max(0, int(round(q / 100 * len(ordered))) - 1))]
+
+        lines = [
+            "| endpoint | requests | errors | p50 ms | p95 ms | p99 ms | max ms |",
+            "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+        ]
+        for name in sorted(self.latency):
+            values = self.latency[name]
+            lines.append(
+                f"| {name} | {len(values)} | {self.errors[name]} | "
+                f"{statistics.median(values):.1f} | {pct(values, 95):.1f} | "
+                f"{pct(values, 99):.1f} | {max(values):.1f} |"
+            )
+        return "\n".join(lines)
+
+
+def setup_django(env):
+    os.environ.update(env)
+    import django
+
+    django.setup()
+
+
+def build_fleet(n: int) -> list[tuple[int, str]]:
+    """One province, communes of up to 20 clusters each, one device per cluster."""
+    from broadcast.models import Cluster, Device
+    from broadcast.services import device_token_issue
+    from newsroom.models import AdministrativeUnit
+    from newsroom.units import UnitSpec, units_load
+
+    T = AdministrativeUnit.Type
+    communes = [UnitSpec(f"98{i:03d}", f"Xã Tải {i:03d}", T.COMMUNE) for i in range((n + 19) // 20)]
+    units_load([UnitSpec("98", "Tỉnh Diễn Tập Tải", T.PROVINCE, children=tuple(communes))])
+    by_code = {u.code: u for u in AdministrativeUnit.objects.filter(code__startswith="98")}
+    fleet = []
+    for i in range(n):
+        commune = by_code[f"98{i // 20:03d}"]
+        cluster = Cluster.objects.create(name=f"Cụm loa tải {i:04d}", commune=commune)
+        device = Device.objects.create(cluster=cluster, serial=f"LOAD-{i:05d}")
+        fleet.append((device.pk, device_token_issue(device=device)))
+    return fleet
+
+
+def start_servers(args, env, workdir: Path):
+    procs = {}
+    logs = {}
+    for name, cmd in {
+        "gunicorn": [
+            str(Path(sys.executable).parent / "gunicorn"),
+            "cms.wsgi:application",
+            "--bind",
+            f"127.0.0.1:{args.port}",
+            "--workers",
+            str(args.gunicorn_workers),
+            "--threads",
+            "4",
+            "--worker-class",
+            "gthread",
+            "--timeout",
+            "60",
+            "--access-logfile",
+            "-",
+        ],
+        "worker": [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "cms",
+            "worker",
+            "-Q",
+            "default,media,publish,broadcast",
+            "--concurrency",
+            "2",
+            "--loglevel",
+            "WARNING",
+        ],
+    }.items():
+        logs[name] = open(workdir / f"{name}.log", "wb")  # noqa: SIM115 - closed at the end
+        procs[name] = subprocess.Popen(
+            cmd, cwd=ROOT, env=env, stdout=logs[name], stderr=subprocess.STDOUT
+        )
+    import requests
+
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if requests.get(f"http://127.0.0.1:{args.port}/healthz", timeout=2).ok:
+                break
+        except requests.RequestException:
+            time.sleep(0.5)
+    else:
+        raise SystemExit("gunicorn did not answer /healthz")
+    return procs, logs
+
+
+def device_loop(args, fleet, stats: Stats, stop: threading.Event):
+    import requests
+
+    base = f"http://127.0.0.1:{args.port}"
+    local = threading.local()
+    etags: dict[int, str] = {}
+    downloaded: dict[int, set] = defaultdict(set)
+
+    def session():
+        if not hasattr(local, "s"):
+            local.s = requests.Session()
+        return local.s
+
+    def one(device_id: int, token: str, rnd: int):
+        s = session()
+        # A device opens a connection per poll (a minute apart, far past any keep-alive):
+        # reusing a pooled one the server already closed would count as a false error.
+        auth = {"Authorization": f"Bearer {token}", "Connection": "close"}
+        headers = dict(auth)
+        if device_id in etags:
+            headers["If-None-Match"] = etags[device_id]
+        t0 = time.perf_counter()
+        try:
+            r = s.get(f"{base}/api/v1/devices/{device_id}/timeline", headers=headers, timeout=30)
+            ok = r.status_code in (200, 304)
+            stats.record("GET timeline", time.perf_counter() - t0, ok, f"{r.status_code}")
+            if r.status_code == 200:
+                etags[device_id] = r.headers.get("ETag", "")
+                urls = {
+                    part["url"]
+                    for entry in r.json().get("entries", [])
+                    for part in entry.get("parts", [])
+                    if part.get("url")
+                }
+                fetch(s, auth, device_id, urls)
+            if rnd % 2 == 1:
+                # The simple schedule (published audio of the commune and above).
+                t0 = time.perf_counter()
+                r = s.get(f"{base}/api/v1/devices/{device_id}/schedule", headers=auth, timeout=30)
+                stats.record("GET schedule", time.perf_counter() - t0, r.ok, f"{r.status_code}")
+                if r.ok:
+                    fetch(s, auth, device_id, {e["url"] for e in r.json().get("items", [])})
+        except requests.RequestException as exc:
+            stats.record("GET timeline", time.perf_counter() - t0, False, repr(exc))
+        t0 = time.perf_counter()
+        try:
+            r = s.post(
+                f"{base}/api/v1/devices/{device_id}/heartbeat",
+                json={"status": "idle", "volume": 70, "signal": -70, "firmware": "drill"},
+                headers=auth,
+                timeout=30,
+            )
+            stats.record("POST heartbeat", time.perf_counter() - t0, r.ok, f"{r.status_code}")
+        except requests.RequestException as exc:
+            stats.record("POST heartbeat", time.perf_counter() - t0, False, repr(exc))
+
+    def fetch(s, auth, device_id, urls):
+        for url in sorted(urls - downloaded[device_id])[:2]:
+            t1 = time.perf_counter()
+            m = s.get(url, headers=auth, timeout=60)
+            ok = m.ok and len(m.content) > 0
+            stats.record("GET media (MP3)", time.perf_counter() - t1, ok, f"{m.status_code}")
+            downloaded[device_id].add(url)
+
+    spacing = args.poll / max(len(fleet), 1)
+    with ThreadPoolExecutor(max_workers=args.threads) as pool:
+        started = time.monotonic()
+        rnd = 0
+        while not stop.is_set():
+            for index, (device_id, token) in enumerate(fleet):
+                due = started + rnd * args.poll + index * spacing
+                delay = due - time.monotonic()
+                if delay > 0 and stop.wait(delay):
+                    break
+                pool.submit(one, device_id, token, rnd)
+            rnd += 1
+
+
+def reader_loop(args, stats: Stats, stop: threading.Event):
+    import requests
+
+    base = f"http://127.0.0.1:{args.port}"
+    s = requests.Session()
+    paths = [("GET /", "/"), ("GET /feeds/rss/", "/feeds/rss/"), ("GET /readyz", "/readyz")]
+    while not stop.wait(1 / max(args.readers, 0.1)):
+        name, path = random.choice(paths)  # noqa: S311 - load mix, not security
+        t0 = time.perf_counter()
+        try:
+            r = s.get(base + path, timeout=30, headers={"Connection": "close"})
+            stats.record(name, time.perf_counter() - t0, r.ok, f"{r.status_code}")
+        except requests.RequestException as exc:
+            stats.record(name, time.perf_counter() - t0, False, repr(exc))
+
+
+def editor_loop(args, stats: Stats, stop: threading.Event, published: list, tmp: Path):
+    from django.contrib.auth import get_user_model
+    from django.core.files import File
+    from django.db import close_old_connections
+
+    from media.ffmpeg import run_ffmpeg
+    from media.services import asset_create
+    from newsroom.models import AdministrativeUnit
+    from newsroom.services import item_create, item_review, item_submit
+
+    admin, _ = get_user_model().objects.get_or_create(
+        username="loaddrill", defaults={"is_superuser": True, "is_staff": True}
+    )
+    province = AdministrativeUnit.objects.get(code="98")
+    wav = tmp / "bulletin.wav"
+    run_ffmpeg(["-f", "lavfi", "-i", "sine=frequency=440:duration=20", str(wav)], timeout=60)
+    n = 0
+    while not stop.wait(args.publish_every):
+        n += 1
+        t0 = time.perf_counter()
+        try:
+            close_old_connections()
+            with open(wav, "rb") as fh:
+                upload = File(fh, name="ban-tin.wav")
+                upload.size = wav.stat().st_size
+                asset = asset_create(upload=upload, kind="audio", user=admin)
+            item = item_create(
+                user=admin,
+                unit=province,  # a provincial bulletin: every device downloads it
+                headline=f"Bản tin diễn tập tải số {n}",
+                kind="audio",
+                audio=asset,
+                distribution="province",
+            )
+            item_submit(user=admin, item=item)
+            for _ in range(6):
+                if item.live:
+                    break
+                item = item_review(user=admin, item=item, action="approve")
+            stats.record("publish (services)", time.perf_counter() - t0, item.live, "not live")
+            published.append((item.pk, asset.pk, time.monotonic()))
+        except Exception as exc:  # noqa: BLE001 - a drill reports every failure
+            stats.record("publish (services)", time.perf_counter() - t0, False, repr(exc))
+
+
+def main():
+    args = parse_args()
+    env = dict(
+        os.environ,
+        DATABASE_URL=args.database_url,
+        CELERY_BROKER_URL=args.broker_url,
+        CACHE_URL=args.broker_url.rsplit("/", 1)[0]
+        + "/"
+        + str(int(args.broker_url.rsplit("/", 1)[1] or 0) + 1),
+        DJANGO_SETTINGS_MODULE="cms.settings.dev",
+        DEBUG="0",
+        LOG_LEVEL="WARNING",
+        NGUON_VAR_DIR=tempfile.mkdtemp(prefix="nguon-loaddrill-"),
+    )
+    workdir = Path(env["NGUON_VAR_DIR"])
+    setup_django(env)
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+    print(f"building {args.clusters} clusters …", flush=True)
+    t0 = time.perf_counter()
+    fleet = build_fleet(args.clusters)
+    print(f"fleet ready in {time.perf_counter() - t0:.1f}s; starting gunicorn + worker", flush=True)
+    procs, logs = start_servers(args, env, workdir)
+    stats = Stats()
+    stop = threading.Event()
+    published: list = []
+    threads = [
+        threading.Thread(target=reader_loop, args=(args, stats, stop), daemon=True),
+        threading.Thread(
+            target=editor_loop, args=(args, stats, stop, published, workdir), daemon=True
+        ),
+    ]
+    sim = None
+    if args.simulator == "command":
+        sim = subprocess.Popen(
+            [
+                sys.executable,
+                "manage.py",
+                "simulate_devices",
+                "--base-url",
+                f"http://127.0.0.1:{args.port}",
+                "--duration",
+                str(args.duration),
+            ],
+            cwd=ROOT,
+            env=env,
+        )
+    else:
+        threads.append(
+            threading.Thread(target=device_loop, args=(args, fleet, stats, stop), daemon=True)
+        )
+    for t in threads:
+        t.start()
+    try:
+        time.sleep(args.duration)
+    finally:
+        stop.set()
+        for t in threads:
+            t.join(timeout=60)
+        if sim is not None:
+            sim.wait(timeout=120)
+    # Every published bulletin should have its loudspeaker MP3 by now (give the worker 60 s).
+    from media.models import Rendition
+
+    deadline = time.monotonic() + 60
+    asset_ids = [a for _i, a, _t in published]
+    while time.monotonic() < deadline:
+        ready = Rendition.objects.filter(
+            asset_id__in=asset_ids, profile="loudspeaker", status="ready"
+        ).count()
+        if ready == len(asset_ids):
+            break
+        time.sleep(1)
+    for proc in procs.values():
+        proc.send_signal(signal.SIGTERM)
+    for proc in procs.values():
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+    for fh in logs.values():
+        fh.close()
+    total = sum(len(v) for v in stats.latency.values())
+    errors = sum(stats.errors.values())
+    print()
+    print(
+        f"clusters {args.clusters}, {args.duration} s, gunicorn {args.gunicorn_workers} "
+        f"workers × 4 threads, poll every {args.poll} s; {total} requests, {errors} errors; "
+        f"{len(published)} bulletins published, {ready} with their MP3 ready"
+    )
+    print(stats.table())
+    for name, samples in stats.samples.items():
+        print(f"errors of {name}: {samples}")
+    print(f"logs: {workdir}")
+    return 1 if errors or ready != len(asset_ids) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

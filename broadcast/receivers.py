@@ -1,0 +1,77 @@
+"""Reactions that keep device timelines and cached identities current.
+
+- ``newsroom.events.item_withdrawn`` / ``item_published``: timelines using the item get a
+  new version (a withdrawn item disappears at the next poll; a correction replaces it).
+- A loudspeaker rendition becoming ready: the item (or TTS bulletin) can now be played.
+- Cluster, zone membership and device edits (also from the admin): cached identities of the
+  devices concerned are dropped and their cluster's version bumped.
+"""
+
+from django.db import transaction
+from django.db.models.signals import m2m_changed, post_delete, post_save
+from django.dispatch import receiver
+
+from media.models import Rendition
+from newsroom.events import item_published, item_withdrawn
+from newsroom.models import NewsItem
+
+from . import cache as bcache
+from .models import Cluster, Device, Slot
+from .services import (
+    clusters_invalidate,
+    items_invalidate,
+    now_and_on_commit,
+    programmes_invalidate,
+)
+
+
+@receiver(item_withdrawn)
+def on_item_withdrawn(sender, item_id, **kwargs):
+    items_invalidate([item_id])
+
+
+@receiver(item_published)
+def on_item_published(sender, item_id, **kwargs):
+    items_invalidate([item_id])
+
+
+@receiver(post_save, sender=Rendition)
+def on_rendition_saved(sender, instance, **kwargs):
+    if instance.profile != "loudspeaker" or instance.status != Rendition.Status.READY:
+        return
+    asset_id = instance.asset_id
+
+    def bump():
+        item_ids = list(NewsItem.objects.filter(audio_id=asset_id).values_list("pk", flat=True))
+        items_invalidate(item_ids)
+        programme_ids = Slot.objects.filter(tts_asset_id=asset_id).values_list(
+            "programme_id", flat=True
+        )
+        programmes_invalidate(list(programme_ids))
+
+    transaction.on_commit(bump)
+
+
+@receiver(post_save, sender=Cluster)
+@receiver(post_delete, sender=Cluster)
+def on_cluster_changed(sender, instance, **kwargs):
+    pk = instance.pk
+    now_and_on_commit(lambda: clusters_invalidate([pk]))
+
+
+@receiver(m2m_changed, sender=Cluster.zones.through)
+def on_cluster_zones_changed(sender, instance, action, pk_set=None, **kwargs):
+    if not action.startswith("post_"):
+        return
+    if isinstance(instance, Cluster):
+        ids = [instance.pk]
+    else:  # changed from the zone's side
+        ids = list(pk_set or instance.clusters.values_list("pk", flat=True))
+    now_and_on_commit(lambda: clusters_invalidate(ids))
+
+
+@receiver(post_save, sender=Device)
+@receiver(post_delete, sender=Device)
+def on_device_changed(sender, instance, **kwargs):
+    digest = instance.token_hash
+    now_and_on_commit(lambda: bcache.identity_forget([digest]))

@@ -1,0 +1,189 @@
+"""Intake from mobile apps and other systems: tokens, validation, idempotent item creation.
+
+``check_intake`` validates a ninjs-shaped payload and names the wrong field
+(``IntakeError.field``); ``do_intake`` creates the draft item (and its media) once per
+``Idempotency-Key``: the same key with the same body returns the same item, the same key
+with another body is a conflict. HTML is cleaned with nh3, so scripts never reach the
+portal or the admin; control characters are dropped by ``NewsItem.save``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+
+import nh3
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from . import policy
+from .models import AdministrativeUnit, Category, IntakeRecord, IntakeToken, NewsItem
+
+BODY_TAGS = {"p", "br", "h2", "h3", "b", "strong", "i", "em", "ol", "ul", "li", "a"}
+LANGUAGES = {"vi", "en"}
+TEXT_LIMITS = {"headline": 255, "byline": 255, "summary": 5000}
+
+
+class IntakeError(Exception):
+    """A refused request: HTTP ``status``, the offending ``field`` and a message."""
+
+    def __init__(self, status: int, message: str, field: str | None = None):
+        super().__init__(message)
+        self.status, self.message, self.field = status, message, field
+
+    def as_dict(self) -> dict:
+        return {"error": self.message, "field": self.field}
+
+
+def intake_token_issue(*, user, name: str) -> tuple[IntakeToken, str]:
+    """A new token for ``user``; the raw value is returned once and stored only hashed."""
+    raw = secrets.token_urlsafe(32)
+    token = IntakeToken.objects.create(
+        user=user, name=name, key_hash=_sha256(raw.encode()), prefix=raw[:8]
+    )
+    return token, raw
+
+
+def intake_token_check(raw: str) -> IntakeToken | None:
+    if not raw:
+        return None
+    token = (
+        IntakeToken.objects.select_related("user")
+        .filter(key_hash=_sha256(raw.encode()), revoked_at__isnull=True, user__is_active=True)
+        .first()
+    )
+    if token is not None:
+        IntakeToken.objects.filter(pk=token.pk).update(last_used_at=timezone.now())
+    return token
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def clean_text(value) -> str:
+    """Plain text: every tag removed (escaped entities kept as text)."""
+    return nh3.clean(str(value), tags=set()).strip()
+
+
+def clean_html(value) -> str:
+    return nh3.clean(
+        str(value),
+        tags=BODY_TAGS,
+        attributes={"a": {"href"}},
+        url_schemes={"http", "https", "mailto"},
+    )
+
+
+@dataclass
+class IntakeData:
+    unit: AdministrativeUnit
+    fields: dict
+
+
+def check_intake(*, user, payload) -> IntakeData:
+    """Validate the payload; raise ``IntakeError`` naming the first wrong field."""
+    if not isinstance(payload, dict):
+        raise IntakeError(422, _("The body must be a JSON object."), None)
+    for name in ("headline", "unit"):
+        if not str(payload.get(name) or "").strip():
+            raise IntakeError(422, _("This field is required."), name)
+    for name in ("headline", "byline", "body", "summary", "language", "category", "unit"):
+        if name in payload and payload[name] is not None and not isinstance(payload[name], str):
+            raise IntakeError(422, _("This field must be a string."), name)
+    for name, limit in TEXT_LIMITS.items():
+        if len(payload.get(name) or "") > limit:
+            raise IntakeError(422, _("At most %(n)d characters.") % {"n": limit}, name)
+    if len((payload.get("body") or "").encode()) > settings.NGUON_INTAKE_MAX_BODY_BYTES:
+        raise IntakeError(413, _("The body is too large."), "body")
+    language = payload.get("language") or "vi"
+    if language not in LANGUAGES:
+        raise IntakeError(422, _("Unsupported language."), "language")
+    unit = AdministrativeUnit.objects.filter(code=payload["unit"].strip()).first()
+    if unit is None:
+        raise IntakeError(422, _("Unknown unit code."), "unit")
+    if not policy.user_can(user, "submit", unit):
+        raise IntakeError(403, _("You have no reporter role in this unit."), "unit")
+    category = None
+    if payload.get("category"):
+        category = Category.objects.filter(slug=payload["category"]).first()
+        if category is None:
+            raise IntakeError(422, _("Unknown category."), "category")
+    distribution = payload.get("distribution") or NewsItem.Distribution.PROVINCE
+    if distribution not in NewsItem.Distribution.values:
+        raise IntakeError(422, _("Choose a valid distribution scope."), "distribution")
+    headline = clean_text(payload["headline"])
+    if not headline:
+        raise IntakeError(422, _("This field is required."), "headline")
+    return IntakeData(
+        unit=unit,
+        fields={
+            "headline": headline,
+            "body": clean_html(payload.get("body") or ""),
+            "byline": clean_text(payload.get("byline") or ""),
+            "summary": clean_text(payload.get("summary") or ""),
+            "category": category,
+            "distribution": distribution,
+        },
+    )
+
+
+def do_intake(
+    *, token: IntakeToken, payload, files: dict, idempotency_key: str, body_hash: str
+) -> tuple[NewsItem, bool]:
+    """Create the draft item once per key. Returns (item, created)."""
+    from media.services import asset_create, asset_validate_upload
+
+    user = token.user
+    key = (idempotency_key or "").strip()[:255]
+    if key:
+        record = IntakeRecord.objects.filter(token=token, key=key).select_related("item").first()
+        if record is not None:
+            if record.body_hash != body_hash:
+                raise IntakeError(
+                    409, _("This Idempotency-Key was used with a different body."), None
+                )
+            return record.item, False
+    data = check_intake(user=user, payload=payload)
+    media = {}
+    for field, kind in (("audio", "audio"), ("video", "video")):
+        upload = files.get(field)
+        if upload is not None:
+            try:
+                media[field] = (upload, kind, asset_validate_upload(upload=upload, kind=kind))
+            except ValidationError as exc:
+                raise IntakeError(422, " ".join(exc.messages), field) from exc
+    from .services import item_create
+
+    try:
+        with transaction.atomic():
+            fields = dict(data.fields)
+            for field, (upload, kind, probe) in media.items():
+                fields[field] = asset_create(upload=upload, kind=kind, user=user, probe=probe)
+            if "audio" in fields:
+                fields["kind"] = NewsItem.Kind.AUDIO
+            elif "video" in fields:
+                fields["kind"] = NewsItem.Kind.VIDEO
+            headline = fields.pop("headline")
+            item = item_create(user=user, unit=data.unit, headline=headline, **fields)
+            if key:
+                IntakeRecord.objects.create(token=token, key=key, body_hash=body_hash, item=item)
+    except PermissionDenied as exc:
+        raise IntakeError(403, str(exc), "unit") from exc
+    except ValidationError as exc:
+        field = next(iter(getattr(exc, "message_dict", {}) or {}), None)
+        raise IntakeError(422, " ".join(exc.messages), field) from exc
+    except IntegrityError:  # the same key raced in: answer with the winner's item
+        record = IntakeRecord.objects.filter(token=token, key=key).select_related("item").first()
+        if record is None:
+            raise
+        if record.body_hash != body_hash:
+            raise IntakeError(
+                409, _("This Idempotency-Key was used with a different body."), None
+            ) from None
+        return record.item, False
+    return item, True

@@ -1,0 +1,55 @@
+"""Dashboard panels: what awaits my approval (counts per level), my unread notices."""
+
+from django.utils.translation import gettext_lazy as _
+from wagtail.admin.ui.components import Component
+
+from .models import Notice, StepLevel
+from .selectors import awaiting_summary
+
+
+class AwaitingApprovalPanel(Component):
+    name = "nguon_awaiting"
+    order = 50
+    template_name = "newsroom/panels/awaiting.html"
+
+    def __init__(self, user):
+        self.user = user
+
+    def get_context_data(self, parent_context):
+        summary = awaiting_summary(user=self.user)
+        labels = dict(StepLevel.choices)
+        summary["levels"] = [
+            (labels[level], summary["counts"][level])
+            for level in StepLevel.values
+            if summary["counts"].get(level)
+        ]
+        summary["title"] = _("Awaiting my approval")
+        return summary
+
+    def render_html(self, parent_context=None):
+        if not self.user.is_superuser and not self.user.memberships.exists():
+            return ""
+        return super().render_html(parent_context)
+
+
+class NoticesPanel(Component):
+    name = "nguon_notices"
+    order = 60
+    template_name = "newsroom/panels/notices.html"
+
+    def __init__(self, user):
+        self.user = user
+
+    def get_context_data(self, parent_context):
+        notices = list(
+            Notice.objects.filter(user=self.user, read_at__isnull=True).select_related("item")[:10]
+        )
+        return {"notices": notices}
+
+    def render_html(self, parent_context=None):
+        context = self.get_context_data(parent_context)
+        if not context["notices"]:
+            return ""
+        from django.template.loader import render_to_string
+
+        return render_to_string(self.template_name, context)

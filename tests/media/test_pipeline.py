@@ -1,0 +1,243 @@
+"""What each channel gets from an upload: every rendition decodes, has its profile's codec,
+rate and channels, lasts as long as the source, and plays at its loudness target (checked
+here with an independent ebur128 reading), whatever level the reporter recorded at."""
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from media.loudness import Loudness
+from media.models import MediaAsset, Rendition
+from media.pipeline import SourceInfo, measure_chain, plan_transcode
+from media.profiles import get_profile
+
+from .conftest import decoded, lavfi, loudness, video_info
+
+pytestmark = pytest.mark.django_db
+
+AUDIO_EXPECT = {
+    # profile: (container format, codec prefix, sample rate, channels or None = source's)
+    "loudspeaker": ("mp3", "mp3", 44100, 1),
+    "broadcast_audio": ("wav", "pcm_s24le", 48000, None),
+    "web_audio": ("mov,mp4,m4a,3gp,3g2,mj2", "aac", 44100, None),
+}
+TARGET = {"loudspeaker": -16.0, "broadcast_audio": -23.0, "web_audio": -16.0}
+CEILING = {"loudspeaker": -1.5, "broadcast_audio": -1.0, "web_audio": -1.0}
+
+
+def espeak(path: Path) -> Path:
+    if shutil.which("espeak-ng") is None:
+        pytest.skip("espeak-ng is not installed")
+    import subprocess
+
+    subprocess.run(
+        ["espeak-ng", "-v", "vi", "-s", "160", "-w", str(path),
+         "Thông báo của Ủy ban nhân dân xã về lịch tiêm chủng mở rộng tháng này. "
+         "Đề nghị các hộ gia đình đưa trẻ đến trạm y tế đúng giờ."],
+        check=True, timeout=60,
+    )  # fmt: skip
+    return path
+
+
+SOURCES = {
+    # name: (maker(tmp) -> path, channels)
+    "quiet_stereo_sine_-50LUFS": (
+        lambda t: lavfi(
+            t / "quiet.wav", "sine=f=440:d=4", filters="volume=-28dB", args=["-ac", "2"]
+        ),
+        2,
+    ),
+    "hot_clipped_noise": (
+        lambda t: lavfi(
+            t / "hot.wav",
+            "anoisesrc=color=pink:d=5:a=0.9",
+            filters="volume=9dB",
+            args=["-ac", "1", "-c:a", "pcm_s16le"],
+        ),
+        1,
+    ),
+    "stereo_tones_m4a": (
+        lambda t: lavfi(
+            t / "tones.m4a",
+            "sine=f=330:d=6",
+            filters="aformat=channel_layouts=stereo,volume=-20dB",
+            args=["-c:a", "aac", "-b:a", "96k"],
+        ),
+        2,
+    ),
+    "phone_amr_8k": (
+        lambda t: lavfi(
+            t / "phone.amr",
+            "anoisesrc=color=pink:d=6:a=0.2",
+            filters="highpass=f=200,lowpass=f=3400",
+            args=["-ac", "1", "-ar", "8000", "-c:a", "libopencore_amrnb"],
+        ),
+        1,
+    ),
+    "opus_ogg": (
+        lambda t: lavfi(
+            t / "voice.ogg",
+            "sine=f=220:d=3",
+            filters="volume=-10dB",
+            args=["-ac", "1", "-c:a", "libopus", "-b:a", "32k"],
+        ),
+        1,
+    ),
+    "espeak_speech": (lambda t: espeak(t / "speech.wav"), 1),
+}
+
+
+@pytest.mark.parametrize("source_name", list(SOURCES))
+def test_every_audio_rendition_meets_its_profile(tmp_path, process_now, source_name):
+    make, channels = SOURCES[source_name]
+    source = make(tmp_path)
+    source_seconds = decoded(source)["seconds"]
+
+    asset = process_now(source)
+
+    assert asset.status == MediaAsset.Status.READY, asset.error
+    assert asset.stage == MediaAsset.Stage.DONE and asset.progress == 100
+    assert asset.loudness["integrated"] is not None  # the source's I, LRA, TP are kept
+    assert set(asset.renditions_ready()) == {*AUDIO_EXPECT, "waveform"}
+    for name, (fmt, codec, rate, want_channels) in AUDIO_EXPECT.items():
+        rendition = asset.rendition(name)
+        path = Path(rendition.file.path)
+        assert path.name == f"{asset.uuid.hex}-{name}.{path.suffix[1:]}"
+        played = decoded(path)
+        assert played["format"] == fmt
+        assert played["codec"].startswith(codec)
+        assert played["sample_rate"] == rate
+        assert played["channels"] == (want_channels or channels)
+        assert played["seconds"] == pytest.approx(source_seconds, abs=0.1), name
+        measured = loudness(path)
+        assert measured["I"] == pytest.approx(TARGET[name], abs=1.0), (name, measured)
+        assert measured["TP"] <= CEILING[name] + 0.5, (name, measured)
+        # What the pipeline recorded is what the independent reading says.
+        assert rendition.loudness["integrated"] == pytest.approx(measured["I"], abs=0.2)
+    broadcast = decoded(Path(asset.rendition("broadcast_audio").file.path))
+    assert loudness(Path(asset.rendition("broadcast_audio").file.path))["I"] == pytest.approx(
+        -23.0, abs=0.5
+    )  # EBU R128's own tolerance
+    # The BWF bext chunk (FFmpeg reads description/originator back as comment/encoded_by).
+    assert broadcast["metadata"].get("encoded_by") == "Nguon"
+    assert broadcast["metadata"].get("comment") == source.name
+    assert broadcast["metadata"].get("originator_reference") == asset.uuid.hex
+
+
+def test_the_waveform_is_a_png_picture(tmp_path, process_now):
+    asset = process_now(lavfi(tmp_path / "a.wav", "sine=f=440:d=3"))
+    waveform = asset.rendition("waveform")
+    from PIL import Image
+
+    with Image.open(waveform.file.path) as image:
+        assert image.format == "PNG" and image.size == (1200, 240)
+    assert waveform.mime_type == "image/png"
+
+
+def test_silence_is_refused_for_playout_with_a_reason(tmp_path, process_now):
+    asset = process_now(lavfi(tmp_path / "silence.wav", "anullsrc=r=44100:cl=mono:d=3",
+                              args=["-t", "3"]))  # fmt: skip
+
+    assert asset.status == MediaAsset.Status.FAILED
+    loudspeaker = Rendition.objects.get(asset=asset, profile="loudspeaker")
+    assert loudspeaker.status == Rendition.Status.FAILED
+    assert "silent" in loudspeaker.error or "im lặng" in loudspeaker.error
+    assert asset.rendition("loudspeaker") is None  # nothing silent reaches a loudspeaker
+
+
+def test_all_audio_profiles_come_from_one_decode():
+    profiles = [get_profile(n) for n in ("loudspeaker", "broadcast_audio", "web_audio",
+                                         "waveform")]  # fmt: skip
+    source = SourceInfo(duration=10, has_audio=True, channels=2)
+    speech_chain = measure_chain(get_profile("loudspeaker"), source)
+    measured = {"": Loudness(-30, 5, -10), speech_chain: Loudness(-28, 3, -9)}
+    plan = plan_transcode("in.wav", profiles, source, measured, Path("work"))
+
+    assert plan.args.count("-i") == 1
+    graph = plan.args[plan.args.index("-filter_complex") + 1]
+    assert graph.startswith("[0:a:0]asplit=3")
+    assert graph.count("alimiter=") == 3 and "loudnorm" not in graph
+    assert graph.count("volume=") == 3  # one linear gain per branch
+    # The waveform is drawn by the measuring decode, the other outputs by this one.
+    assert set(plan.outputs) == {"loudspeaker", "broadcast_audio", "web_audio"}
+
+
+def make_video(path: Path, *, size: str, seconds: float = 3, rate: int = 30, audio=True):
+    args = ["-f", "lavfi", "-i", f"testsrc2=d={seconds}:s={size}:r={rate}"]
+    if audio:
+        args += ["-f", "lavfi", "-i", f"sine=f=500:d={seconds}", "-af", "volume=-25dB"]
+    args += ["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p"]
+    if audio:
+        args += ["-c:a", "aac", "-ac", "2"]
+    from media.ffmpeg import run_ffmpeg
+
+    run_ffmpeg([*args, str(path)], timeout=120)
+    return path
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("size", "suffix", "expect"),
+    [
+        # landscape 720p: broadcast keeps 1280x720, web 720 keeps it, 480 scales down
+        (
+            "1280x720",
+            "mov",
+            {
+                "broadcast_video": (1280, 720),
+                "web_video_720": (1280, 720),
+                "web_video_480": (854, 480),
+            },
+        ),  # fmt: skip
+        # a phone held upright: the short side is the width
+        (
+            "720x1280",
+            "mp4",
+            {
+                "broadcast_video": (720, 1280),
+                "web_video_720": (720, 1280),
+                "web_video_480": (480, 854),
+            },
+        ),  # fmt: skip
+    ],
+)
+def test_video_renditions_for_broadcast_and_web(tmp_path, process_now, size, suffix, expect):
+    source = make_video(tmp_path / f"clip.{suffix}", size=size)
+
+    asset = process_now(source, kind="video")
+
+    assert asset.status == MediaAsset.Status.READY, asset.error
+    for name, (w, h) in expect.items():
+        info = video_info(Path(asset.rendition(name).file.path))
+        assert info["codec"] == "h264" and info["pix_fmt"] == "yuv420p"
+        assert (info["width"], info["height"]) in {(w, h), (w - 2, h), (w, h - 2)}, (name, info)
+        assert info["audio"]["codec"] == "aac"
+        assert info["audio"]["seconds"] == pytest.approx(3.0, abs=0.1)
+        target = -23.0 if name == "broadcast_video" else -16.0
+        assert loudness(Path(asset.rendition(name).file.path))["I"] == pytest.approx(
+            target, abs=1.0
+        )
+    broadcast = video_info(Path(asset.rendition("broadcast_video").file.path))
+    assert broadcast["profile"] == "High" and broadcast["fps"] == 25
+    assert broadcast["frames"] == pytest.approx(75, abs=1)
+    assert broadcast["audio"]["sample_rate"] == 48000
+    from PIL import Image
+
+    with Image.open(asset.rendition("poster").file.path) as poster:
+        assert poster.format == "JPEG"
+        assert (poster.width > poster.height) == (expect["web_video_480"][0] > 480)
+    loudspeaker = decoded(Path(asset.rendition("loudspeaker").file.path))
+    assert loudspeaker["channels"] == 1 and loudspeaker["seconds"] == pytest.approx(3, abs=0.1)
+
+
+def test_a_silent_video_gets_pictures_but_no_loudspeaker_mp3(tmp_path, process_now):
+    source = make_video(tmp_path / "mute.mp4", size="320x240", seconds=2, audio=False)
+
+    asset = process_now(source, kind="video")
+
+    assert asset.status == MediaAsset.Status.READY, asset.error
+    assert "loudspeaker" not in asset.renditions_ready()
+    info = video_info(Path(asset.rendition("web_video_480").file.path))
+    assert info["audio"] is None and (info["width"], info["height"]) == (320, 240)
+    assert asset.rendition("poster") is not None

@@ -1,0 +1,64 @@
+"""Operations tests: the ``browser`` service (Debian Chromium for Playwright).
+
+``NGUON_REQUIRE_SERVICES=...,browser`` turns a missing Chromium into a failure, as the root
+conftest does for postgres, redis and worker.
+"""
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from conftest import require
+
+CHROMIUM = os.environ.get("NGUON_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--autoplay-policy=no-user-gesture-required",
+]
+
+
+@pytest.fixture
+def chromium_path() -> str:
+    path = CHROMIUM if Path(CHROMIUM).exists() else shutil.which("chromium")
+    require("browser", bool(path), f"Chromium is not installed at {CHROMIUM}")
+    try:
+        import playwright  # noqa: F401
+    except ImportError:
+        require("browser", False, "the playwright package is not installed")
+    return path
+
+
+@pytest.fixture
+def artifacts_dir() -> Path:
+    """``artifacts/browser/`` in the workspace (CI keeps ``artifacts/``)."""
+    from django.conf import settings
+
+    folder = Path(settings.BASE_DIR) / "artifacts" / "browser"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+@pytest.fixture
+def portal_home(db):
+    """The portal's root and home pages, which data migrations create and a transactional
+    test's flush removes (the same steps as Wagtail's and cms's migrations)."""
+    import importlib
+
+    from django.apps import apps
+    from wagtail.models import Locale, Page
+
+    if not Page.objects.filter(depth=1).exists():
+        locale, _ = Locale.objects.get_or_create(language_code="vi")
+        Page.add_root(instance=Page(title="Root", slug="root", locale=locale, live=True))
+    migration = importlib.import_module("cms.migrations.0002_create_homepage")
+    migration.create_homepage(apps, None)
+    from cms.models import HomePage
+
+    return HomePage.objects.get()
