@@ -41,6 +41,33 @@ def _check_markers(request):
         )
 
 
+def seed_base_data() -> None:
+    """Recreate, the migrations' way, the rows data migrations write (Wagtail's root page and
+    root collection, the portal home page and site, the seeded categories). A transactional
+    test ends with a flush that removes them; every later test must still find them."""
+    import importlib
+
+    from django.apps import apps
+    from wagtail.models import Collection, Locale, Page
+
+    if not Page.objects.filter(depth=1).exists():
+        locale, _ = Locale.objects.get_or_create(language_code="vi")
+        Page.add_root(instance=Page(title="Root", slug="root", locale=locale, live=True))
+    if not Collection.objects.exists():
+        Collection.add_root(name="Root")
+    importlib.import_module("cms.migrations.0002_create_homepage").create_homepage(apps, None)
+    importlib.import_module("newsroom.migrations.0002_seed_categories").seed(apps, None)
+
+
+@pytest.fixture(autouse=True)
+def _base_data(request):
+    """Every database test starts with the migrations' data, whatever ran before it."""
+    if not request.node.get_closest_marker("django_db"):
+        return
+    request.getfixturevalue("db")
+    seed_base_data()
+
+
 @pytest.fixture(scope="session")
 def _worker_process(django_db_setup, django_db_blocker, tmp_path_factory):
     """A real ``celery worker`` process sharing the test database and files."""

@@ -47,18 +47,7 @@ def artifacts_dir() -> Path:
 
 @pytest.fixture
 def portal_home(db):
-    """The portal's root and home pages, which data migrations create and a transactional
-    test's flush removes (the same steps as Wagtail's and cms's migrations)."""
-    import importlib
-
-    from django.apps import apps
-    from wagtail.models import Locale, Page
-
-    if not Page.objects.filter(depth=1).exists():
-        locale, _ = Locale.objects.get_or_create(language_code="vi")
-        Page.add_root(instance=Page(title="Root", slug="root", locale=locale, live=True))
-    migration = importlib.import_module("cms.migrations.0002_create_homepage")
-    migration.create_homepage(apps, None)
+    """The portal's home page (the root conftest recreates it after a flush)."""
     from cms.models import HomePage
 
     return HomePage.objects.get()

@@ -16,27 +16,6 @@ from newsroom.models import Category, NewsItem
 from tests.factories import make_published_item, make_tree
 
 
-@pytest.fixture(autouse=True)
-def portal_seed(request):
-    """The rows data migrations create (root page, portal home, site, root collection,
-    categories) and a transactional test's flush removes; recreated the migrations' way."""
-    if not request.node.get_closest_marker("django_db"):
-        return
-    request.getfixturevalue("db")
-    import importlib
-
-    from django.apps import apps
-    from wagtail.models import Collection, Locale, Page
-
-    if not Page.objects.filter(depth=1).exists():
-        locale, _ = Locale.objects.get_or_create(language_code="vi")
-        Page.add_root(instance=Page(title="Root", slug="root", locale=locale, live=True))
-    if not Collection.objects.exists():
-        Collection.add_root(name="Root")
-    importlib.import_module("cms.migrations.0002_create_homepage").create_homepage(apps, None)
-    importlib.import_module("newsroom.migrations.0002_seed_categories").seed(apps, None)
-
-
 @pytest.fixture
 def tree(db):
     return make_tree(three_level=True)
