@@ -1,6 +1,6 @@
 """Portal timings at scale (not collected by the suite; run it by path):
 
-    NGUON_PORTAL_BENCH_ITEMS=20000 .venv/bin/python -m pytest tests/portal/bench_portal.py \
+    NGUON_PORTAL_BENCH_ITEMS=20000 .venv/bin/python -m pytest bench/bench_portal.py \
         -q -p no:cacheprovider -s
 
 Builds N published items (bulk insert, a quarter with images, audio or video) over the test
@@ -19,11 +19,23 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from newsroom.models import NewsItem
-
-from .conftest import make_image, rendition_rows
+from newsroom.models import Category, NewsItem
+from tests.factories import make_tree
+from tests.portal.conftest import make_image, rendition_rows
 
 N = int(os.environ.get("NGUON_PORTAL_BENCH_ITEMS", "2000"))
+
+
+@pytest.fixture
+def tree(db):
+    return make_tree(three_level=True)
+
+
+@pytest.fixture
+def categories(db):
+    return list(Category.objects.order_by("sort_order", "name")[:3])
+
+
 RUNS = 20
 
 
