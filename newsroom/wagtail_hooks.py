@@ -149,9 +149,11 @@ register_snippet(CategoryViewSet)
 
 from django.urls import path, reverse  # noqa: E402
 from wagtail import hooks  # noqa: E402
+from wagtail.admin.menu import AdminOnlyMenuItem  # noqa: E402
 from wagtail.admin.widgets import ListingButton  # noqa: E402
 
 from .panels import AwaitingApprovalPanel, NoticesPanel  # noqa: E402
+from .reform_views import reform_view  # noqa: E402
 
 
 @hooks.register("register_admin_viewset")
@@ -172,7 +174,15 @@ def register_newsroom_urls():
     return [
         path("newsroom/items/<int:pk>/audit/", audit_view, name="newsroom_item_audit"),
         path("newsroom/items/<int:pk>/withdraw/", withdraw_view, name="newsroom_item_withdraw"),
+        path("newsroom/reform/", reform_view, name="newsroom_reform"),
     ]
+
+
+@hooks.register("register_settings_menu_item")
+def register_reform_menu_item():
+    return AdminOnlyMenuItem(
+        _("Administrative reform"), reverse("newsroom_reform"), icon_name="site", order=900
+    )
 
 
 @hooks.register("register_snippet_listing_buttons")

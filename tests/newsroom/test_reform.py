@@ -74,3 +74,39 @@ def test_merging_two_communes_keeps_one_membership(binh_phuoc):
     report = units_reform(merges=[("25201", "25198")])
     assert Membership.objects.filter(user=user, unit__code="25198").count() == 1
     assert report.skipped_rows == {"newsroom.Membership.unit": 1}
+
+
+def test_the_admin_previews_then_applies_a_reform(binh_phuoc, client):
+    u = binh_phuoc
+    rep = make_user("rep2", unit=u["689"], role=Role.REPORTER)
+    item = item_create(user=rep, unit=u["689"], headline="Tin huyện trước cải cách")
+    url = "/admin/newsroom/reform/"
+
+    # Only a superuser reaches the page; a unit's own admin is sent back to the dashboard
+    # (Wagtail's answer to a refused permission) and nothing changes.
+    client.force_login(make_user("ua", unit=u["70"], role=Role.UNIT_ADMIN))
+    denied = client.post(url, {"collapse": "70", "apply": "1"})
+    assert denied.status_code == 302 and denied.url == "/admin/"
+    assert AdministrativeUnit.objects.get(code="25198").get_parent().code == "689"
+
+    client.force_login(make_user("root", is_superuser=True, is_staff=True))
+    page = client.get(url).content.decode()
+    assert "Sắp xếp đơn vị hành chính" in page
+
+    # A wrong line says which line and changes nothing.
+    bad = client.post(url, {"moves": "25198-70", "preview": "1"}).content.decode()
+    assert "25198-70" in bad
+    unknown = client.post(url, {"merges": "999999:70", "preview": "1"}).content.decode()
+    assert "999999" in unknown
+
+    preview = client.post(url, {"collapse": "70", "preview": "1"}).content.decode()
+    assert "move 25198" in preview and "merge 689" in preview
+    assert 'name="apply"' in preview
+    assert AdministrativeUnit.objects.get(code="25198").get_parent().code == "689"
+    assert NewsItem.objects.get(pk=item.pk).unit.code == "689"
+
+    done = client.post(url, {"collapse": "70", "apply": "1"})
+    assert done.status_code == 302
+    assert AdministrativeUnit.objects.get(code="25198").get_parent().code == "70"
+    assert NewsItem.objects.get(pk=item.pk).unit.code == "70"
+    assert not AdministrativeUnit.objects.get(code="689").is_active
