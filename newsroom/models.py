@@ -319,7 +319,12 @@ class NewsItem(
         verbose_name = _("news item")
         verbose_name_plural = _("news items")
         ordering = ["-created_at"]
-        indexes = [models.Index(fields=["live", "-first_published_at"])]
+        indexes = [
+            models.Index(fields=["live", "-first_published_at"]),
+            # Admin listings: the items of a subtree's units, newest first (see
+            # ``selectors.item_list_for_user`` and ``views.NarrowPagePaginator``).
+            models.Index(fields=["unit", "-created_at"], name="newsitem_unit_created_idx"),
+        ]
 
 
 # Fields whose change makes earlier approvals stale (editing after an approval needs

@@ -2,12 +2,15 @@
 
 from django.contrib.admin.utils import quote
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import connections
+from django.db.models import QuerySet
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from wagtail.admin import messages
+from wagtail.admin.paginator import WagtailPaginator
 
 from . import policy
 from .audit import audit_csv, audit_trail
@@ -79,6 +82,48 @@ class GuardedWorkflowActionMixin:
 
 def scoped_queryset(request):
     return item_list_for_user(user=request.user)
+
+
+class NarrowPagePaginator(WagtailPaginator):
+    """Reads a page of a large ordered listing in two steps of one query ("deferred join").
+
+    The plain ``queryset[bottom:top]`` makes the database build every matching row, with
+    its joins and per-row subqueries, and sort them all before keeping one page. Here the
+    page's keys come from the narrow query (filter and order only, which the
+    ``(unit, -created_at)`` index answers); the full rows, joins and annotations are read
+    for those keys alone, in the same order. Search results and unordered listings are
+    paged as usual."""
+
+    def page(self, number):
+        rows = self.object_list
+        if not isinstance(rows, QuerySet) or rows.query.is_sliced or not rows.ordered:
+            return super().page(number)
+        number = self.validate_number(number)
+        bottom = (number - 1) * self.per_page
+        top = bottom + self.per_page
+        if top + self.orphans >= self.count:
+            top = self.count
+        keys = rows.values_list("pk", flat=True)[bottom:top]
+        if not connections[rows.db].features.allow_sliced_subqueries_with_in:
+            keys = list(keys)
+        return self._get_page(rows.filter(pk__in=keys), number, self)
+
+
+class ItemListingMixin:
+    """The item listing (and its results view) pages with ``NarrowPagePaginator``, and
+    breaks ties of the chosen ordering by the newest key so that pages never overlap."""
+
+    paginator_class = NarrowPagePaginator
+
+    def order_queryset(self, queryset):
+        queryset = super().order_queryset(queryset)
+        # Search backends sort by declared filter fields only: leave their ordering alone.
+        if self.is_searching or not isinstance(queryset, QuerySet) or not queryset.ordered:
+            return queryset
+        ordering = list(queryset.query.order_by or queryset.model._meta.ordering)
+        if any(str(key).lstrip("-") in ("pk", "id") for key in ordering):
+            return queryset
+        return queryset.order_by(*ordering, "-pk")
 
 
 def _viewable_item(request, pk) -> NewsItem:

@@ -16,6 +16,7 @@ from .models import AdministrativeUnit, Category, Membership, NewsItem, Role
 from .views import (
     GuardedEditMixin,
     GuardedWorkflowActionMixin,
+    ItemListingMixin,
     MembershipScopeMixin,
     UnitScopedObjectMixin,
     audit_view,
@@ -42,6 +43,8 @@ class NewsItemViewSet(SnippetViewSet):
 
     def construct_view(self, view_class, **kwargs):
         mixins = [UnitScopedObjectMixin]
+        if view_class is self.index_view_class:  # the listing and its results view
+            mixins.insert(0, ItemListingMixin)
         if view_class is self.edit_view_class:
             mixins.insert(0, GuardedEditMixin)
         if view_class is self.workflow_action_view_class:
