@@ -321,9 +321,12 @@ class NewsItem(
         ordering = ["-created_at"]
         indexes = [
             models.Index(fields=["live", "-first_published_at"]),
-            # Admin listings: the items of a subtree's units, newest first (see
-            # ``selectors.item_list_for_user`` and ``views.NarrowPagePaginator``).
-            models.Index(fields=["unit", "-created_at"], name="newsitem_unit_created_idx"),
+            # Admin listings: the items of a subtree's units, newest first, ties by key
+            # (see ``selectors.item_list_for_user`` and ``views.NarrowPagePaginator``);
+            # the key in the index lets PostgreSQL read a page's keys from it alone.
+            models.Index(
+                fields=["unit", "-created_at", "-id"], name="newsitem_unit_created_id_idx"
+            ),
         ]
 
 

@@ -30,7 +30,7 @@ def _subtree_unit_ids(paths: list[str]) -> QuerySet[AdministrativeUnit]:
     """Ids of the units in the subtrees rooted at ``paths``, as a subquery.
 
     Item filters use ``unit_id IN (this)`` rather than a join on the unit's path: the
-    database then reads the items of each unit from the ``(unit, -created_at)`` index
+    database then reads the items of each unit from the ``(unit, -created_at, -id)`` index
     instead of joining every item of the table to its unit to test the path."""
     q = Q()
     for path in paths:

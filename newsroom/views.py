@@ -90,7 +90,7 @@ class NarrowPagePaginator(WagtailPaginator):
     The plain ``queryset[bottom:top]`` makes the database build every matching row, with
     its joins and per-row subqueries, and sort them all before keeping one page. Here the
     page's keys come from the narrow query (filter and order only, which the
-    ``(unit, -created_at)`` index answers); the full rows, joins and annotations are read
+    ``(unit, -created_at, -id)`` index answers); the full rows, joins and annotations are read
     for those keys alone, in the same order. Search results and unordered listings are
     paged as usual."""
 
