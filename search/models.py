@@ -1,12 +1,15 @@
 """The embedded backend's index: one row per item, holding folded and original text.
 
-On SQLite, migration 0004 adds the FTS5 table ``search_fts`` over ``folded_headline`` and
-``folded_text`` (external content, kept in step by triggers) that narrows searches. SQLite
-rebuilds a table for most schema changes, which drops those triggers: a migration that
-alters this model must recreate them (see migration 0005).
+On SQLite, the FTS5 table ``search_fts`` (``search/fts.py``; migrations 0004, 0006, 0007)
+indexes the folded, exact and tag columns (external content, kept in step by triggers), and
+two covering indexes (0007) hold the short columns. SQLite rebuilds a table for most schema
+changes, which drops those triggers and indexes: a migration that alters this model must
+recreate them (see migrations 0006 and 0007).
 """
 
 from django.db import models
+
+PUBLIC_TAG = "|public"  # "|" is never part of a query word: it cannot be searched for
 
 
 class SearchEntry(models.Model):
@@ -33,10 +36,13 @@ class SearchEntry(models.Model):
     folded_summary = models.TextField(default="")
     folded_text = models.TextField()
     exact_text = models.TextField(default="")
+    # Tokens only the FTS index reads, to filter without the row: ``PUBLIC_TAG`` if public.
+    tags = models.TextField(null=True, blank=True)
     indexed_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         verbose_name = "search entry"
+        # On SQLite, migration 0007 adds covering indexes of the short columns (search/fts.py).
 
     def __str__(self) -> str:
         return f"{self.item_id}: {self.headline}"

@@ -236,3 +236,59 @@ def test_a_broker_that_cannot_take_the_task_does_not_fail_the_publication(monkey
     on_item_withdrawn(sender=NewsItem, item_id=43, version=2)
     assert "could not queue search indexing of item 43" in caplog.text
     assert "could not queue search indexing of item 42" in caplog.text
+
+
+# --- SQLite: rank window, counts from the index, covering indexes --------------------------
+
+
+def test_big_result_sets_count_exactly_and_rank_the_newest_window(embedded, unit, monkeypatch):
+    """Past the windows the total stays exact (counted in the FTS index for the public, by
+    a join with filters), facets count the newest MATCH_WINDOW, ranking the newest
+    RANK_WINDOW matches (the entries indexed last)."""
+    from django.db import connection
+
+    from search.backends import embedded as module
+
+    if connection.vendor != "sqlite":
+        pytest.skip("the SQLite windows (PostgreSQL ranks the newest MATCH_WINDOW by date)")
+
+    monkeypatch.setattr(module, "RANK_WINDOW", 3)
+    monkeypatch.setattr(module, "MATCH_WINDOW", 4)
+    oldest = live_item(unit, "Tiêm chủng cho trẻ", minutes_ago=60)  # best match, oldest entry
+    newer = [live_item(unit, f"Tin {n}", body="<p>tiêm chủng</p>") for n in range(6)]
+    hidden = NewsItem.objects.create(unit=unit, headline="Tiêm chủng nháp", live=False)
+    item_index(item_id=hidden.pk)
+
+    result = embedded.search(SearchQuery(text="tiem chung", limit=10))
+    assert result.total == 7  # exact, the draft left out
+    assert {h.item_id for h in result.hits} == {i.pk for i in newer[-3:]}
+    faceted = embedded.search(SearchQuery(text="tiem chung", limit=10, facets=True))
+    assert faceted.total == 7
+    assert sum(v.count for v in faceted.facets["kind"]) == 4
+    filtered = embedded.search(SearchQuery(text="tiem chung", kind="article", limit=10))
+    assert filtered.total == 7
+    editor = embedded.search(SearchQuery(text="tiem chung", public_only=False, limit=10))
+    assert editor.total == 8
+    # within the window the best match still comes first
+    monkeypatch.setattr(module, "RANK_WINDOW", 100)
+    assert embedded.search(SearchQuery(text="tiem chung")).hits[0].item_id == oldest.pk
+
+
+def test_search_answers_without_the_covering_indexes_and_rebuild_restores_them(embedded, unit):
+    from django.db import connection
+
+    from search import fts
+
+    if connection.vendor != "sqlite":
+        pytest.skip("SQLite's covering indexes")
+    item = live_item(unit, "Tiêm chủng tại Đồng Xoài")
+    with connection.cursor() as cursor:
+        for sql in fts.DROP_INDEXES:
+            cursor.execute(sql)
+    assert [h.item_id for h in embedded.search(SearchQuery(text="tiem chung")).hits] == [item.pk]
+    call_command("search_rebuild", "--no-progress", stdout=io.StringIO())
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT name FROM sqlite_master WHERE type = 'index'")
+        names = {row[0] for row in cursor.fetchall()}
+    assert {fts.NARROW_INDEX, fts.RECENT_INDEX} <= names
+    assert [h.item_id for h in embedded.search(SearchQuery(text="tiem chung")).hits] == [item.pk]

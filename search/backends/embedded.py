@@ -14,25 +14,32 @@ query word present — then ranks them with the rules every backend shares (see
 * each query word typed with diacritics and found with exactly those diacritics: +1;
 * equal scores: newest first.
 
-"Every word present" is an FTS5 ``MATCH`` on SQLite (table ``search_fts``, migration
-0004, tokens exactly our folded words) and ``folded_text LIKE '% word %'`` elsewhere (a
-scan; fine for a province, see docs/search.md). The score is computed by the database
-(``score_sql``: the rules of ``score_entry`` from the FTS5 index on SQLite, with ``strpos``
-elsewhere), so only the page's ids come back; the facets count the matches in one pass.
-A query matching more than ``RANK_WINDOW`` items ranks and counts facets over the newest
-``RANK_WINDOW`` of them (``total`` stays exact).
+On SQLite (``_search_sqlite``) "every word present" is an FTS5 ``MATCH`` on ``search_fts``
+(tokens exactly our folded words); the matches' short columns are read through covering
+indexes (``search/fts.py``), never the wide rows; one statement returns the window's size,
+the facets (two GROUP BYs) and the page ranked by ``_score_sql_fts`` (``instr`` on the
+short folded headline and summary, FTS rowid sets for a phrase in the body and for exact
+diacritics). Facets count the newest ``MATCH_WINDOW`` matches and the ranking considers the
+newest ``RANK_WINDOW`` (newest = highest entry id: entries are numbered as items are
+indexed); ``total`` stays exact (counted in the FTS index alone for an unfiltered public
+search, thanks to the ``|public`` tag). Elsewhere (``_search_orm``) it is
+``folded_text LIKE '% word %'`` (a scan; fine for a province, see docs/search.md) and
+``score_sql`` with ``strpos``; facets and ranking consider the newest ``MATCH_WINDOW``
+matches by date.
 """
 
+import logging
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable
 
-from django.db import connection, transaction
+from django.core.exceptions import EmptyResultSet, FullResultSet
+from django.db import OperationalError, connection, transaction
 from django.db.models import Q, Value
 from django.db.models.expressions import RawSQL
 
 from .. import fts
-from ..models import SearchEntry
+from ..models import PUBLIC_TAG, SearchEntry
 from ..text import fold, has_diacritics, highlight_snippet, highlight_whole, normalise, words
 from .base import (
     FACET_SIZE,
@@ -50,8 +57,18 @@ from .base import (
     local_bound,
 )
 
-# Matches beyond this many (the oldest) are not ranked or counted in facets; total is exact.
-RANK_WINDOW = 5000
+logger = logging.getLogger(__name__)
+
+# Facet counts (and, on PostgreSQL, the ranking) consider the newest MATCH_WINDOW matches;
+# on SQLite the best-match ranking considers the newest RANK_WINDOW. ``total`` is exact.
+MATCH_WINDOW = 5000
+RANK_WINDOW = 2000
+# The SQLite search counts facets with one GROUP BY per group (few combinations each).
+FACET_GROUPS = [
+    tuple(name for name, column in FACETS.items() if column.startswith("unit_")),
+    tuple(name for name, column in FACETS.items() if not column.startswith("unit_")),
+]
+FACET_WIDTH = max(len(group) for group in FACET_GROUPS)
 
 HEADLINE_WORD, SUMMARY_WORD, BODY_WORD = 3.0, 2.0, 1.0
 HEADLINE_PHRASE, TEXT_PHRASE = 6.0, 4.0
@@ -112,26 +129,32 @@ def score_entry(folded_words: list[str], exact_words: list[str], row: dict) -> f
 _IN_FTS = "id IN (SELECT rowid FROM search_fts WHERE search_fts MATCH %s)"
 
 
-def _score_sql_fts(folded_words: list[str], exact_words: list[str]) -> tuple[str, list[str]]:
-    """``score_entry`` from the FTS5 index alone (SQLite, migration 0006): each test is the
-    set of rows whose field holds the word or the phrase; no text is read."""
+def _score_sql_fts(
+    folded_words: list[str], exact_words: list[str], *, within: str = ""
+) -> tuple[str, list[str]]:
+    """``score_entry`` on SQLite without reading the long texts: headline and summary tests
+    are ``instr`` on the short folded columns (which ``fts.NARROW_INDEX`` covers); a phrase in
+    the body and a word with its diacritics are sets of rowids from the FTS5 index
+    (migration 0006). ``within`` (an FTS query: the search's words) keeps the sets of exact
+    words to the matches (a common word's set would otherwise be most of the index)."""
+    in_fts = _IN_FTS
     parts, params = [], []
     for word in dict.fromkeys(folded_words):
         parts.append(
-            f"(CASE WHEN {_IN_FTS} THEN {HEADLINE_WORD} "
-            f"WHEN {_IN_FTS} THEN {SUMMARY_WORD} ELSE {BODY_WORD} END)"
+            f"(CASE WHEN instr(folded_headline, %s) THEN {HEADLINE_WORD} "
+            f"WHEN instr(folded_summary, %s) THEN {SUMMARY_WORD} ELSE {BODY_WORD} END)"
         )
-        params += [f'folded_headline : "{word}"', f'folded_summary : "{word}"']
+        params += [f" {word} ", f" {word} "]
     if len(folded_words) > 1:
         phrase = " ".join(folded_words)
         parts.append(
-            f"(CASE WHEN {_IN_FTS} THEN {HEADLINE_PHRASE} WHEN {_IN_FTS} THEN {TEXT_PHRASE} "
-            "ELSE 0 END)"
+            f"(CASE WHEN instr(folded_headline, %s) THEN {HEADLINE_PHRASE} "
+            f"WHEN {in_fts} THEN {TEXT_PHRASE} ELSE 0 END)"
         )
-        params += [f'folded_headline : "{phrase}"', f'folded_text : "{phrase}"']
+        params += [f" {phrase} ", f'folded_text : "{phrase}"']
     for word in exact_words:
-        parts.append(f"(CASE WHEN {_IN_FTS} THEN {EXACT_WORD} ELSE 0 END)")
-        params.append(f'exact_text : "{word}"')
+        parts.append(f"(CASE WHEN {in_fts} THEN {EXACT_WORD} ELSE 0 END)")
+        params.append(f'exact_text : "{word}"' + (f" AND ({within})" if within else ""))
     return " + ".join(parts) or "0", params
 
 
@@ -180,6 +203,7 @@ def _entry_fields(doc: ItemDocument) -> dict:
         "summary": doc.summary,
         "body": doc.body,
         **entry_texts(doc.headline, doc.summary, doc.body),
+        "tags": PUBLIC_TAG if doc.public else "",
     }
 
 
@@ -190,6 +214,65 @@ def _uses_fts() -> bool:
 def _fts_match(column: str, terms: list[str]) -> str:
     """An FTS5 query: every term (already our whole words) in ``column``."""
     return f"{column} : ({' '.join(terms)})"
+
+
+def _where_sql(qs) -> tuple[str, list] | None:
+    """The WHERE clause of ``qs`` (filters on ``search_searchentry``) as SQL and parameters,
+    as the ORM writes it; None when it can match nothing."""
+    compiler = qs.query.get_compiler(connection=connection)
+    try:
+        sql, params = compiler.compile(qs.query.where)
+    except FullResultSet:
+        return "1", []
+    except EmptyResultSet:
+        return None
+    return sql or "1", list(params)
+
+
+def _filters_beyond_public(query: SearchQuery) -> bool:
+    """Whether ``query`` restricts more than ``public`` (which the FTS index knows)."""
+    return query.unit_paths is not None or any(
+        getattr(query, name)
+        for name in ("within_path", "category", "kind", "status", "date_from", "date_to")
+    )
+
+
+def _facet_values(counts: dict[str, dict]) -> dict[str, list[FacetValue]]:
+    """Facet values as every backend lists them: most first (ties by key), months newest
+    first, at most ``FACET_SIZE``."""
+    facets = {}
+    for name, by_key in counts.items():
+        if name == "month":
+            ordered = sorted(by_key.items(), reverse=True)
+        else:
+            ordered = sorted(by_key.items(), key=lambda kv: (-kv[1], kv[0]))
+        facets[name] = [FacetValue(key=k, count=n) for k, n in ordered[:FACET_SIZE]]
+    return facets
+
+
+def _results(query, folded_words, page, total, facets) -> SearchResults:
+    """The hits of ``page`` ((score, item_id) pairs), highlighted if asked: only the page's
+    texts are read."""
+    highlights = {}
+    if query.highlight and page:
+        wanted = set(folded_words)
+        for row in SearchEntry.objects.filter(item_id__in=[i for _, i in page]).values(
+            "item_id", "headline", "summary", "body"
+        ):
+            highlights[row["item_id"]] = {
+                "headline": highlight_whole(row["headline"], wanted),
+                "snippet": highlight_snippet([row["body"], row["summary"]], wanted)
+                if wanted
+                else highlight_snippet([row["summary"], row["body"]], wanted),
+            }
+    return SearchResults(
+        hits=[
+            SearchHit(item_id=item_id, score=score, highlight=highlights.get(item_id, {}))
+            for score, item_id in page
+        ],
+        total=total,
+        facets=facets,
+    )
 
 
 class EmbeddedBackend(SearchBackend):
@@ -245,29 +328,134 @@ class EmbeddedBackend(SearchBackend):
         folded_words, exact_words = query_words(query.text)
         if (not folded_words and not query.match_all_if_empty) or query.unit_paths == []:
             return SearchResults()
+        if _uses_fts():
+            try:
+                return self._search_sqlite(query, folded_words, exact_words)
+            except OperationalError as exc:  # a migration rebuilt the table: indexes gone
+                if "no such index" not in str(exc):
+                    raise
+                logger.warning("search indexes missing, run search_rebuild: %s", exc)
+        return self._search_orm(query, folded_words, exact_words)
+
+    def _search_sqlite(self, query, folded_words, exact_words) -> SearchResults:
+        """SQLite: the matches come from FTS5 as rowids and are read through the covering
+        index ``fts.NARROW_INDEX`` (never the wide rows); one statement returns the page, the
+        facets and the window's size, a second counts the matches only when the window is
+        full. The window is the newest ``MATCH_WINDOW`` matches (with facets; else
+        ``RANK_WINDOW``) by entry id, i.e. the items indexed last; the ranking takes its newest
+        ``RANK_WINDOW``. Without words: newest by date (``fts.RECENT_INDEX``), the page read
+        over every match. Sorting by date reads every match too, not only the window."""
+        where = _where_sql(self._scoped(query))
+        if where is None:
+            return SearchResults()
+        where_sql, where_params = where
+        entry = '"search_searchentry"'
+        if folded_words:
+            # Every word, in any column: the folded text holds every word of the entry, and
+            # the other columns hold no word that it does not (the tag cannot be typed).
+            match = " ".join(f'"{w}"' for w in dict.fromkeys(folded_words))
+            source = (
+                f"search_fts JOIN {entry} INDEXED BY {fts.NARROW_INDEX} "
+                f"ON {entry}.id = search_fts.rowid"
+            )
+            condition = f"search_fts MATCH %s AND {where_sql}"
+            condition_params = [match, *where_params]
+            window_order = "search_fts.rowid DESC"
+        else:
+            source = f"{entry} INDEXED BY {fts.RECENT_INDEX}"
+            condition, condition_params = where_sql, list(where_params)
+            window_order = f"{entry}.date DESC, {entry}.item_id DESC"
+        columns = ", ".join(
+            f"{entry}.{c} AS {c}"
+            for c in ["id", "item_id", "date", *FACETS.values()]
+            + (["folded_headline", "folded_summary"] if folded_words else [])
+        )
+        # Every piece of SQL below is built from constants (column and index names, the
+        # FTS table, ORM-compiled filters); the query's words and values are parameters.
+        materialized = "MATERIALIZED" if connection.Database.sqlite_version_info >= (3, 35) else ""
+        window = MATCH_WINDOW if query.facets else RANK_WINDOW
+        # Rows of the statement: (kind, up to FACET_WIDTH keys, number).
+        pad = lambda n: ", NULL" * n  # noqa: E731
+        sql = [
+            f"WITH w AS {materialized} (SELECT {columns} FROM {source} WHERE {condition} "  # noqa: S608
+            f"ORDER BY {window_order} LIMIT {window}) "
+            f"SELECT 'window'{pad(FACET_WIDTH)}, count(*) FROM w"
+        ]
+        params: list = [*condition_params]
+        if query.facets:
+            # Two GROUP BYs over the window (units; the rest) instead of one per facet: few
+            # combinations, summed per facet below.
+            for group, names in enumerate(FACET_GROUPS):
+                keys = ", ".join(FACETS[name] for name in names)
+                sql.append(
+                    f"SELECT '{group}', {keys}{pad(FACET_WIDTH - len(names))}, count(*) "  # noqa: S608
+                    f"FROM w GROUP BY {keys}"
+                )
+        offset, limit = max(query.offset, 0), max(query.limit, 0)
+        if query.sort == SORT_DATE or not folded_words:
+            # Newest first over every match, not only the window (an index walk).
+            sql.append(
+                f"SELECT * FROM (SELECT 'hit', {entry}.item_id{pad(FACET_WIDTH - 1)}, 0.0 "  # noqa: S608
+                f"FROM {source} WHERE {condition} "
+                f"ORDER BY {entry}.date DESC, {entry}.item_id DESC LIMIT %s OFFSET %s)"
+            )
+            params += [*condition_params, limit, offset]
+        else:
+            # Ranked: the newest RANK_WINDOW of the window (ids descending: newest first).
+            ranked = f"(SELECT * FROM w ORDER BY id DESC LIMIT {RANK_WINDOW})"  # noqa: S608
+            score, score_params = _score_sql_fts(folded_words, exact_words, within=match)
+            sql.append(
+                f"SELECT * FROM (SELECT 'hit', item_id{pad(FACET_WIDTH - 1)}, {score} AS score "  # noqa: S608
+                f"FROM {ranked} ORDER BY score DESC, date DESC, item_id DESC LIMIT %s OFFSET %s)"
+            )
+            params += [*score_params, limit, offset]
+        facet_counts: dict[str, Counter] = {name: Counter() for name in FACETS}
+        page, in_window = [], 0
+        with connection.cursor() as cursor:
+            cursor.execute(" UNION ALL ".join(sql), params)
+            for kind, *keys, value in cursor.fetchall():
+                if kind == "hit":
+                    page.append((float(value), keys[0]))
+                elif kind == "window":
+                    in_window = value
+                else:
+                    for name, key in zip(FACET_GROUPS[int(kind)], keys, strict=False):
+                        if key:
+                            facet_counts[name][key] += value
+            total = in_window
+            if in_window >= window:
+                if folded_words and query.public_only and not _filters_beyond_public(query):
+                    # The words and the public tag say it all: count in the index alone.
+                    count_sql = "SELECT count(*) FROM search_fts WHERE search_fts MATCH %s"
+                    count_params = [f'{match} "{PUBLIC_TAG}"']
+                else:
+                    count_sql = f"SELECT count(*) FROM {source} WHERE {condition}"  # noqa: S608
+                    count_params = condition_params
+                cursor.execute(count_sql, count_params)
+                total = cursor.fetchone()[0]
+        facets = _facet_values(facet_counts) if query.facets else {}
+        return _results(query, folded_words, page, total, facets)
+
+    def _search_orm(self, query, folded_words, exact_words) -> SearchResults:
+        """Any database: the word filter is ``LIKE``, the score ``strpos`` (a scan)."""
         matched = self._with_words(self._scoped(query), folded_words)
         total = matched.count()
         qs = matched
-        if total > RANK_WINDOW:
+        if total > MATCH_WINDOW:
             # A very common word (unaccented Vietnamese syllables often are): rank and
-            # count facets over the newest RANK_WINDOW matches only; ``total`` stays exact.
-            newest = matched.order_by("-date", "-item_id").values("id")[:RANK_WINDOW]
+            # count facets over the newest MATCH_WINDOW matches only; ``total`` stays exact.
+            newest = matched.order_by("-date", "-item_id").values("id")[:MATCH_WINDOW]
             qs = SearchEntry.objects.filter(id__in=newest)
         facets = {}
         if query.facets:
             # One pass over the matches' facet columns (cheaper than a GROUP BY per facet,
             # each of which would run the word filter again).
-            counters = [Counter() for _ in FACETS]
+            counters = {name: Counter() for name in FACETS}
             for row in qs.values_list(*FACETS.values()).iterator(chunk_size=5000):
-                for counter, value in zip(counters, row, strict=True):
+                for name, value in zip(FACETS, row, strict=True):
                     if value:
-                        counter[value] += 1
-            for (name, _field), counts in zip(FACETS.items(), counters, strict=True):
-                if name == "month":
-                    ordered = sorted(counts.items(), reverse=True)
-                else:
-                    ordered = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
-                facets[name] = [FacetValue(key=k, count=n) for k, n in ordered[:FACET_SIZE]]
+                        counters[name][value] += 1
+            facets = _facet_values(counters)
         offset, limit = max(query.offset, 0), max(query.limit, 0)
         if query.sort == SORT_DATE or not folded_words:
             ordered_qs = qs.order_by("-date", "-item_id").annotate(score=Value(0.0))
@@ -278,26 +466,7 @@ class EmbeddedBackend(SearchBackend):
                 "-score", "-date", "-item_id"
             )
         page = list(ordered_qs.values_list("score", "item_id")[offset : offset + limit])
-        highlights = {}
-        if query.highlight and page:
-            wanted = set(folded_words)
-            for row in SearchEntry.objects.filter(item_id__in=[i for _, i in page]).values(
-                "item_id", "headline", "summary", "body"
-            ):
-                highlights[row["item_id"]] = {
-                    "headline": highlight_whole(row["headline"], wanted),
-                    "snippet": highlight_snippet([row["body"], row["summary"]], wanted)
-                    if wanted
-                    else highlight_snippet([row["summary"], row["body"]], wanted),
-                }
-        return SearchResults(
-            hits=[
-                SearchHit(item_id=item_id, score=score, highlight=highlights.get(item_id, {}))
-                for score, item_id in page
-            ],
-            total=total,
-            facets=facets,
-        )
+        return _results(query, folded_words, page, total, facets)
 
     def suggest(self, prefix, *, public_only=True, unit_paths=None, limit=8):
         typed = [fold(w)[:MAX_PREFIX_CHARS] for w in words(normalise(prefix)) if fold(w)]
@@ -329,7 +498,7 @@ class EmbeddedBackend(SearchBackend):
         with transaction.atomic():
             if _uses_fts():  # bulk-load without per-row FTS triggers, index once at the end
                 with connection.cursor() as cursor:
-                    for sql in fts.DROP_TRIGGERS:
+                    for sql in fts.DROP_TRIGGERS + fts.DROP_INDEXES:
                         cursor.execute(sql)
                     cursor.execute("INSERT INTO search_fts(search_fts) VALUES ('delete-all')")
             SearchEntry.objects.all().delete()
@@ -348,7 +517,7 @@ class EmbeddedBackend(SearchBackend):
                     progress(len(batch))
             if _uses_fts():  # in the same transaction: readers never see a partial index
                 with connection.cursor() as cursor:
-                    for sql in fts.REBUILD + fts.CREATE_TRIGGERS:
+                    for sql in fts.REBUILD + fts.CREATE_TRIGGERS + fts.CREATE_INDEXES:
                         cursor.execute(sql)
         return {
             "index": SearchEntry._meta.db_table,

@@ -37,7 +37,7 @@ def narrow_rows(apps, schema_editor):
         cursor.execute(f'ALTER TABLE "{TABLE}__narrow" RENAME TO "{TABLE}"')
         for sql in indexes:
             cursor.execute(sql)
-        for sql in fts.CREATE_TABLE + fts.CREATE_TRIGGERS + fts.REBUILD:
+        for sql in fts.CREATE_TABLE_0006 + fts.CREATE_TRIGGERS_0006 + fts.REBUILD:
             cursor.execute(sql)
 
 
