@@ -9,6 +9,8 @@ from wagtail.admin.viewsets.model import ModelViewSet
 from wagtail.snippets.models import register_snippet
 from wagtail.snippets.views.snippets import SnippetViewSet
 
+from search.listing import SearchAppListingMixin
+
 from . import policy
 from .audit import register_actions
 from .forms import NewsItemForm
@@ -45,6 +47,7 @@ class NewsItemViewSet(SnippetViewSet):
         mixins = [UnitScopedObjectMixin]
         if view_class is self.index_view_class:  # the listing and its results view
             mixins.insert(0, ItemListingMixin)
+            mixins.insert(0, SearchAppListingMixin)  # its search box asks the search app
         if view_class is self.edit_view_class:
             mixins.insert(0, GuardedEditMixin)
         if view_class is self.workflow_action_view_class:

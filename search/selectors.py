@@ -161,6 +161,16 @@ def item_search_page(
     return _page(results, items, editor=editor)
 
 
+def item_ids_for_editor(*, text: str, user, limit: int) -> list[int]:
+    """Ids of the items ``user`` may see (every status, their subtrees) that match ``text``,
+    best first, at most ``limit``: what the admin item listing shows for its search box.
+    Raises ``SearchUnavailable`` when the backend cannot answer now."""
+    results = get_backend().search(
+        SearchQuery(text=text, public_only=False, unit_paths=_scope(user), limit=limit)
+    )
+    return [hit.item_id for hit in results.hits]
+
+
 def item_suggest(*, prefix: str, user=None, limit: int = 8) -> list[dict]:
     """Headlines for what is being typed: ``[{"id", "headline", "url"}]``; public unless
     ``user`` (an editor: their subtrees, every status)."""
