@@ -126,18 +126,24 @@ def score_entry(folded_words: list[str], exact_words: list[str], row: dict) -> f
     return score
 
 
-_IN_FTS = "id IN (SELECT rowid FROM search_fts WHERE search_fts MATCH %s)"
+_IN_FTS = "id IN (SELECT rowid FROM search_fts WHERE search_fts MATCH %s{bound})"
 
 
 def _score_sql_fts(
-    folded_words: list[str], exact_words: list[str], *, within: str = ""
-) -> tuple[str, list[str]]:
+    folded_words: list[str],
+    exact_words: list[str],
+    *,
+    matches_only: bool = False,
+    min_rowid: int | None = None,
+) -> tuple[str, list]:
     """``score_entry`` on SQLite without reading the long texts: headline and summary tests
     are ``instr`` on the short folded columns (which ``fts.NARROW_INDEX`` covers); a phrase in
     the body and a word with its diacritics are sets of rowids from the FTS5 index
-    (migration 0006). ``within`` (an FTS query: the search's words) keeps the sets of exact
-    words to the matches (a common word's set would otherwise be most of the index)."""
-    in_fts = _IN_FTS
+    (migration 0006). ``matches_only``: the expression is only evaluated for entries with
+    every query word, so an exact word's set may be narrowed by another query word;
+    ``min_rowid`` (the oldest entry of the rank window) keeps every set to the window."""
+    in_fts = _IN_FTS.format(bound="" if min_rowid is None else " AND rowid >= %s")
+    bound = [] if min_rowid is None else [min_rowid]
     parts, params = [], []
     for word in dict.fromkeys(folded_words):
         parts.append(
@@ -151,10 +157,14 @@ def _score_sql_fts(
             f"(CASE WHEN instr(folded_headline, %s) THEN {HEADLINE_PHRASE} "
             f"WHEN {in_fts} THEN {TEXT_PHRASE} ELSE 0 END)"
         )
-        params += [f" {phrase} ", f'folded_text : "{phrase}"']
+        params += [f" {phrase} ", f'folded_text : "{phrase}"', *bound]
     for word in exact_words:
         parts.append(f"(CASE WHEN {in_fts} THEN {EXACT_WORD} ELSE 0 END)")
-        params.append(f'exact_text : "{word}"' + (f" AND ({within})" if within else ""))
+        # Only matches tested: any other query word may narrow the set (the longest, likely
+        # the rarest), so that a common word's set is not most of the index.
+        others = [w for w in dict.fromkeys(folded_words) if w != fold(word)]
+        narrow = f' AND "{max(others, key=len)}"' if matches_only and others else ""
+        params += [f'exact_text : "{word}"{narrow}', *bound]
     return " + ".join(parts) or "0", params
 
 
@@ -402,8 +412,19 @@ class EmbeddedBackend(SearchBackend):
             params += [*condition_params, limit, offset]
         else:
             # Ranked: the newest RANK_WINDOW of the window (ids descending: newest first).
-            ranked = f"(SELECT * FROM w ORDER BY id DESC LIMIT {RANK_WINDOW})"  # noqa: S608
-            score, score_params = _score_sql_fts(folded_words, exact_words, within=match)
+            start = self._rank_window_start(query, match)
+            if window == RANK_WINDOW:
+                ranked = "w"
+            elif start is not None:
+                ranked = f"(SELECT * FROM w WHERE id >= {int(start)})"  # noqa: S608
+            else:  # the newest RANK_WINDOW of the window (sorting ids only)
+                ranked = (
+                    "(SELECT * FROM w WHERE id >= (SELECT min(id) FROM "  # noqa: S608
+                    f"(SELECT id FROM w ORDER BY id DESC LIMIT {RANK_WINDOW})))"
+                )
+            score, score_params = _score_sql_fts(
+                folded_words, exact_words, matches_only=True, min_rowid=start
+            )
             sql.append(
                 f"SELECT * FROM (SELECT 'hit', item_id{pad(FACET_WIDTH - 1)}, {score} AS score "  # noqa: S608
                 f"FROM {ranked} ORDER BY score DESC, date DESC, item_id DESC LIMIT %s OFFSET %s)"
@@ -435,6 +456,21 @@ class EmbeddedBackend(SearchBackend):
                 total = cursor.fetchone()[0]
         facets = _facet_values(facet_counts) if query.facets else {}
         return _results(query, folded_words, page, total, facets)
+
+    @staticmethod
+    def _rank_window_start(query: SearchQuery, match: str) -> int | None:
+        """The oldest entry id of the rank window of an unfiltered public search, from the
+        FTS index alone (None: fewer matches than the window, or filters it cannot see)."""
+        if not query.public_only or _filters_beyond_public(query):
+            return None
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT rowid FROM search_fts WHERE search_fts MATCH %s "
+                "ORDER BY rowid DESC LIMIT 1 OFFSET %s",
+                [f'{match} "{PUBLIC_TAG}"', RANK_WINDOW - 1],
+            )
+            row = cursor.fetchone()
+        return row[0] if row else None
 
     def _search_orm(self, query, folded_words, exact_words) -> SearchResults:
         """Any database: the word filter is ``LIKE``, the score ``strpos`` (a scan)."""
