@@ -17,10 +17,22 @@ def tag_and_reindex(apps, schema_editor):
             cursor.execute(sql)
 
 
-def drop_indexes(apps, schema_editor):
+def drop_indexes_and_fts(apps, schema_editor):
+    """Backwards, before ``tags`` goes: its triggers would refuse the column's removal."""
     if schema_editor.connection.vendor == "sqlite":
-        for sql in fts.DROP_INDEXES:
+        for sql in fts.DROP_INDEXES + fts.DROP_TRIGGERS + fts.DROP_TABLE:
             schema_editor.execute(sql)
+
+
+def fts_as_in_0006(apps, schema_editor):
+    """Backwards, after ``tags`` is gone (SQLite rebuilt the table): 0006's FTS again."""
+    if schema_editor.connection.vendor != "sqlite":
+        return
+    with schema_editor.connection.cursor() as cursor:
+        for sql in fts.DROP_TRIGGERS + fts.DROP_TABLE + fts.CREATE_TABLE_0006:
+            cursor.execute(sql)
+        for sql in fts.CREATE_TRIGGERS_0006 + fts.REBUILD:
+            cursor.execute(sql)
 
 
 class Migration(migrations.Migration):
@@ -32,10 +44,11 @@ class Migration(migrations.Migration):
     dependencies = [("search", "0006_sqlite_narrow_rows")]
 
     operations = [
+        migrations.RunPython(migrations.RunPython.noop, fts_as_in_0006),
         migrations.AddField(
             model_name="searchentry",
             name="tags",
             field=models.TextField(blank=True, null=True),
         ),
-        migrations.RunPython(tag_and_reindex, drop_indexes),
+        migrations.RunPython(tag_and_reindex, drop_indexes_and_fts),
     ]
