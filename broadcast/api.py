@@ -32,6 +32,7 @@ from newsroom.models import NewsItem
 from . import cache as bcache
 from . import services
 from .cache import DeviceIdentity
+from .middleware import etag_matches
 from .models import Cluster, Command, Device, Slot, SlotItem
 from .selectors import (
     device_identity,
@@ -80,16 +81,6 @@ def ping(request):
 # --- timeline -----------------------------------------------------------------------------
 
 
-def _etag_matches(header: str, etag: str) -> bool:
-    for candidate in header.split(","):
-        candidate = candidate.strip()
-        if candidate.startswith("W/"):
-            candidate = candidate[2:]
-        if candidate in (etag, "*"):
-            return True
-    return False
-
-
 def _part_out(request, device_id: int, part: dict) -> dict:
     part = dict(part)
     rendition_id = part.pop("rendition_id", None)
@@ -109,7 +100,7 @@ def device_timeline_get(request, device_id: int):
     known = getattr(request, "bc_known_versions", None)
     version = bcache.timeline_version(identity, known)
     etag = f'"{version}"'
-    if _etag_matches(request.headers.get("If-None-Match", ""), etag):
+    if etag_matches(request.headers.get("If-None-Match", ""), etag):
         response = HttpResponseNotModified()
         response["ETag"] = etag
         return response
@@ -184,7 +175,7 @@ def device_media(request, device_id: int, rendition_id: int):
         raise HttpError(404, _("This file is not in the device's schedule."))
     etag = f'"{rendition.sha256}"'
     digest = base64.b64encode(bytes.fromhex(rendition.sha256)).decode("ascii")
-    if _etag_matches(request.headers.get("If-None-Match", ""), etag):
+    if etag_matches(request.headers.get("If-None-Match", ""), etag):
         response = HttpResponseNotModified()
         response["ETag"] = etag
         return response

@@ -78,6 +78,26 @@ def test_timeline_etag_and_a_304_that_never_touches_the_database(world, client: 
     assert len(changed.json()["entries"]) == 4
 
 
+def test_the_304_fast_path_never_answers_for_a_refused_token(world, client: Client):
+    """The 304 is answered ahead of the router; refusals still get the API's answers."""
+    device, token = world["devices"]["A1"]
+    other, other_token = world["devices"]["B1"]
+    etag = client.get(url(device, "timeline"), **bearer(token))["ETag"]
+
+    # Only the plain 304 is short-cut: no session cookie, no CSRF or locale work on it.
+    fast = client.get(url(device, "timeline"), HTTP_IF_NONE_MATCH=f"W/{etag}", **bearer(token))
+    assert fast.status_code == 304 and fast["ETag"] == etag
+    assert "Vary" not in fast and not fast.cookies
+
+    foreign = client.get(url(device, "timeline"), HTTP_IF_NONE_MATCH=etag, **bearer(other_token))
+    assert foreign.status_code == 403 and "error" in foreign.json()
+    assert client.get(url(device, "timeline"), HTTP_IF_NONE_MATCH=etag).status_code == 401
+
+    device_token_revoke(device=device)
+    revoked = client.get(url(device, "timeline"), HTTP_IF_NONE_MATCH=etag, **bearer(token))
+    assert revoked.status_code == 401
+
+
 def test_unrelated_changes_keep_the_304(world, client: Client):
     device, token = world["devices"]["A1"]
     etag = client.get(url(device, "timeline"), **bearer(token))["ETag"]
