@@ -8,6 +8,7 @@ one; ``asset_retry`` and ``assets_recover`` put failed or abandoned assets back 
 queue; ``tts_bulletin_create`` (``media.tts``) turns text into a loudspeaker bulletin.
 """
 
+import contextlib
 import hashlib
 import logging
 import os
@@ -191,7 +192,16 @@ def asset_create(*, upload, kind: str, user=None, probe=None, profiles=None) -> 
         status=MediaAsset.Status.PENDING if profiles else MediaAsset.Status.READY,
         stage=MediaAsset.Stage.QUEUED if profiles else MediaAsset.Stage.DONE,
     )
-    asset.file.save("upload", File(upload), save=False)
+    # The name is the asset's own (its uuid): nothing else can refer to it.
+    name = asset.file.field.generate_filename(asset, "upload")
+    try:
+        asset.file.save("upload", File(upload), save=False)
+    except BaseException:
+        # FileSystemStorage leaves a partly written file behind on ENOSPC or EFBIG.
+        with contextlib.suppress(OSError):
+            if asset.file.storage.exists(name):
+                asset.file.storage.delete(name)
+        raise
     try:
         with transaction.atomic():
             asset.save()
