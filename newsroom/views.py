@@ -117,8 +117,7 @@ class ItemListingMixin:
 
     def order_queryset(self, queryset):
         queryset = super().order_queryset(queryset)
-        # Search backends sort by declared filter fields only: leave their ordering alone.
-        if self.is_searching or not isinstance(queryset, QuerySet) or not queryset.ordered:
+        if not isinstance(queryset, QuerySet) or not queryset.ordered:
             return queryset
         ordering = list(queryset.query.order_by or queryset.model._meta.ordering)
         if any(str(key).lstrip("-") in ("pk", "id") for key in ordering):
