@@ -9,59 +9,20 @@ queue), so the test can kill one without touching the session's shared worker.
 import hashlib
 import os
 import signal
-import subprocess
-import sys
 import threading
 import time
-import uuid
 from pathlib import Path
 
 import pytest
-from django.conf import settings
 
 from conftest import wait_for
 from media.ffmpeg import run_ffmpeg
 from media.models import MediaAsset, Rendition
 from media.services import asset_create
 from tests.factories import make_upload
+from tests.workers import start_worker, stop_worker
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.worker, pytest.mark.slow]
-
-
-def start_worker(queue: str, log: Path) -> subprocess.Popen:
-    db = settings.DATABASES["default"]
-    env = dict(os.environ)
-    env.update(
-        DJANGO_SETTINGS_MODULE="cms.settings.test",
-        NGUON_TEST_VAR_DIR=os.environ["NGUON_TEST_VAR_DIR"],
-        NGUON_WORKER_DB_NAME=str(db["NAME"]),
-        NGUON_MEDIA_QUEUE=queue,
-    )
-    out = open(log, "ab")  # noqa: SIM115 - closed when the process is reaped
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "cms", "worker", "--pool", "solo", "-Q", queue,
-         "--loglevel", "INFO", "--without-heartbeat", "--without-gossip", "--without-mingle",
-         "-n", f"{queue}-{uuid.uuid4().hex[:6]}@%h"],
-        cwd=Path(settings.BASE_DIR), env=env, stdout=out, stderr=subprocess.STDOUT,
-    )  # fmt: skip
-    proc._log_file = out
-    deadline = time.monotonic() + 90
-    while b"ready." not in log.read_bytes():
-        if proc.poll() is not None or time.monotonic() > deadline:
-            raise RuntimeError("worker did not start:\n" + log.read_text()[-3000:])
-        time.sleep(0.2)
-    return proc
-
-
-def stop(proc: subprocess.Popen) -> None:
-    if proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-    proc._log_file.close()
 
 
 class Reader(threading.Thread):
@@ -117,7 +78,7 @@ def test_a_worker_killed_mid_transcode_is_finished_by_the_next_exactly_once(tmp_
                 "volume='0.2+0.8*abs(sin(2*PI*3*t))':eval=frame",
                 "-ac", "1", "-ar", "44100", str(source)], timeout=120)  # fmt: skip
     logs = [tmp_path / "worker-a.log", tmp_path / "worker-b.log"]
-    first = start_worker(queue, logs[0])
+    first = start_worker(queue, logs[0], NGUON_MEDIA_QUEUE=queue)
     app.conf.task_always_eager = False
     reader = None
     second = None
@@ -141,7 +102,8 @@ def test_a_worker_killed_mid_transcode_is_finished_by_the_next_exactly_once(tmp_
         assert killed.status == MediaAsset.Status.PROCESSING and killed.attempts == 1
         assert not Rendition.objects.filter(asset=asset, status=Rendition.Status.READY).exists()
 
-        second = start_worker(queue, logs[1])  # picks up what the dead worker left
+        # The next worker picks up what the dead one left.
+        second = start_worker(queue, logs[1], NGUON_MEDIA_QUEUE=queue)
         wait_for(
             lambda: MediaAsset.objects.filter(
                 pk=asset.pk, status__in=[MediaAsset.Status.READY, MediaAsset.Status.FAILED]
@@ -156,9 +118,9 @@ def test_a_worker_killed_mid_transcode_is_finished_by_the_next_exactly_once(tmp_
         if reader:
             reader.stop.set()
             reader.join(timeout=5)
-        stop(first)
+        stop_worker(first)
         if second:
-            stop(second)
+            stop_worker(second)
 
     assert done.status == MediaAsset.Status.READY, done.error
     assert done.attempts == 2 and 0 < progress_seen < 100
