@@ -1,4 +1,4 @@
-"""The search behaviour cases of tests/test_search_behaviour.py, on a real Elasticsearch.
+"""The search behaviour cases of tests/search/test_portal_page.py, on a real Elasticsearch.
 
 Runs when ``ELASTICSEARCH_URL`` names a cluster, skips with the reason otherwise::
 
@@ -16,8 +16,7 @@ import pytest
 from conftest import require
 from search.backends import get_backend
 from search.backends.elasticsearch import ElasticsearchBackend, index_body
-
-from .test_search_behaviour import SearchBehaviour
+from tests.search.test_portal_page import SearchBehaviour
 
 pytestmark = pytest.mark.elasticsearch
 

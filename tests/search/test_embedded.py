@@ -1,5 +1,5 @@
 """The embedded backend's own parts: folding helpers, the index row, limits, the page when
-search is down, the reindex command. Behaviour a reader sees is in test_search_behaviour."""
+search is down, the reindex command. Behaviour a reader sees is in test_portal_page."""
 
 import io
 import unicodedata
@@ -32,8 +32,7 @@ from search.models import SearchEntry
 from search.services import item_index
 from search.tasks import index_item
 from search.text import fold, html_to_text, normalise, words
-
-from .factories import make_tree
+from tests.factories import make_tree
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@
 to the analyzer, the mapping or the query shows as a diff of those files in review. After
 a deliberate change, rewrite them with::
 
-    NGUON_UPDATE_CONTRACTS=1 .venv/bin/python -m pytest tests/test_search_elasticsearch_contract.py
+    NGUON_UPDATE_CONTRACTS=1 .venv/bin/python -m pytest tests/search/test_elasticsearch_contract.py
 
 The second half drives ``ElasticsearchBackend`` through the real elasticsearch-py client
 over a fake HTTP node, so the calls it makes (and how it treats 404s, a refused connection
@@ -34,7 +34,7 @@ from search.backends.elasticsearch import (
     index_body,
 )
 
-CONTRACTS = Path(__file__).resolve().parent.parent / "search" / "contracts"
+CONTRACTS = Path(__file__).resolve().parents[2] / "search" / "contracts"
 UPDATE = os.environ.get("NGUON_UPDATE_CONTRACTS") == "1"
 
 PROVINCE, DISTRICT_X, DISTRICT_Y = "0001", "00010001", "00010002"

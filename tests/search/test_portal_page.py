@@ -1,7 +1,7 @@
 """What a reader notices on ``/search/?q=``: folding, ranking, publication state, odd input.
 
 ``SearchBehaviour`` holds the cases and is backend-neutral: ``TestEmbeddedSearch`` below runs
-them on the embedded backend, ``tests/test_search_elasticsearch_live.py`` runs the very same
+them on the embedded backend, ``tests/search/test_elasticsearch_live.py`` runs the very same
 cases on a real Elasticsearch cluster. Ranking cases make the item that should come *second*
 the newer one, so recency (the tie-break) cannot make them pass by accident.
 """
@@ -20,8 +20,7 @@ from newsroom.models import NewsItem, Role
 from newsroom.services import item_create, item_review, item_submit
 from search.backends import SearchQuery, get_backend
 from search.services import item_index
-
-from .factories import make_tree, make_user
+from tests.factories import make_tree, make_user
 
 CARD_HEADLINE = re.compile(
     r'<article class="card[^"]*">\s*<h2><a href="[^"]*">(.*?)</a></h2>', re.S
