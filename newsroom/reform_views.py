@@ -16,8 +16,16 @@ from django.utils.translation import gettext_lazy
 from .models import AdministrativeUnit
 from .reform import collapse_plan, units_reform
 
+# A whole country's reform is a few thousand lines; more is a mistake, refused before any query.
+MAX_LINES = 10_000
+
 
 def _pairs(text: str, field_label: str) -> list[tuple[str, str]]:
+    if text.count("\n") >= MAX_LINES:
+        raise forms.ValidationError(
+            _("%(field)s: at most %(max)d lines at a time.")
+            % {"field": field_label, "max": MAX_LINES}
+        )
     pairs = []
     for number, raw in enumerate(text.splitlines(), start=1):
         line = raw.strip()

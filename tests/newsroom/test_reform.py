@@ -98,6 +98,8 @@ def test_the_admin_previews_then_applies_a_reform(binh_phuoc, client):
     assert "25198-70" in bad
     unknown = client.post(url, {"merges": "999999:70", "preview": "1"}).content.decode()
     assert "999999" in unknown
+    huge = client.post(url, {"moves": "25198:70\n" * 20_000, "preview": "1"}).content.decode()
+    assert "tối đa" in huge and "10000" in huge.replace(".", "").replace(",", "")
 
     preview = client.post(url, {"collapse": "70", "preview": "1"}).content.decode()
     assert "move 25198" in preview and "merge 689" in preview
