@@ -29,3 +29,26 @@ class RedisCache(DjangoRedisCache):
     def __init__(self, server, params):
         super().__init__(server, params)
         self._class = ReusingRedisCacheClient
+
+
+def redis_client(backend=None):
+    """The shared ``redis.Redis`` client behind ``backend`` (default: the default cache) when
+    it is this Redis cache, else ``None`` (process memory, tests, the embedded mode)."""
+    if backend is None:
+        from django.core.cache import caches
+
+        backend = caches["default"]
+    if not isinstance(backend, DjangoRedisCache):
+        return None
+    return backend._cache.get_client(write=True)
+
+
+def redis_url(backend=None) -> str | None:
+    """The URL of the (first, writable) server of ``backend`` when it is a Redis cache."""
+    if backend is None:
+        from django.core.cache import caches
+
+        backend = caches["default"]
+    if not isinstance(backend, DjangoRedisCache):
+        return None
+    return backend._cache._servers[0]

@@ -294,6 +294,10 @@ else:
             "OPTIONS": {"MAX_ENTRIES": 200_000},
         }
     }
+# With a Redis cache, each web process keeps device identities and timeline versions in
+# memory, invalidated over Redis pub/sub (broadcast.cache.LocalLayer): an unchanged
+# timeline is answered without a network round trip. "0" turns the layer off.
+BROADCAST_LOCAL_CACHE = os.environ.get("BROADCAST_LOCAL_CACHE", "1") not in ("0", "false", "")
 # Minutes without heartbeat before a device shows offline / before an alert opens.
 BROADCAST_OFFLINE_AFTER_MINUTES = int(os.environ.get("BROADCAST_OFFLINE_AFTER_MINUTES", "3"))
 BROADCAST_OFFLINE_ALERT_MINUTES = int(os.environ.get("BROADCAST_OFFLINE_ALERT_MINUTES", "15"))
