@@ -30,7 +30,7 @@ from media.models import Rendition
 from newsroom.models import NewsItem
 
 from . import cache as bcache
-from . import services
+from . import heartbeats, services
 from .cache import DeviceIdentity
 from .middleware import etag_matches
 from .models import Cluster, Command, Device, Slot, SlotItem
@@ -261,7 +261,8 @@ def device_heartbeat(request, device_id: int, data: HeartbeatIn):
         except ValueError:
             return Status(400, {"error": _("Not an IP address."), "field": "ip"})
     now = timezone.now()
-    services.heartbeat_record(device_id=identity.device_id, data=data.dict(), now=now)
+    if not heartbeats.buffer(device_id=identity.device_id, data=data.dict(), now=now):
+        services.heartbeat_record(device_id=identity.device_id, data=data.dict(), now=now)
     pending = Command.objects.filter(
         device_id=identity.device_id, acknowledged_at__isnull=True
     ).count()

@@ -12,7 +12,6 @@ from __future__ import annotations
 import secrets
 import uuid as uuid_lib
 from datetime import datetime, timedelta
-from ipaddress import ip_address
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -25,6 +24,7 @@ from wagtail.log_actions import log
 from newsroom.models import AdministrativeUnit, NewsItem
 
 from . import cache as bcache
+from . import heartbeats
 from .models import (
     Alert,
     BulletinClass,
@@ -566,23 +566,8 @@ def heartbeat_record(*, device_id: int, data: dict, now=None) -> None:
     """Store the latest state on the device row, count the heartbeat for the day's uptime,
     and close an open offline alert: three short statements in one transaction."""
     now = now or timezone.now()
-    fields = {"last_seen_at": now}
-    state = data.get("status")
-    if state:
-        fields["state"] = state
-    for key, column in (
-        ("volume", "volume"),
-        ("signal", "signal"),
-        ("firmware", "firmware"),
-        ("now_playing", "now_playing"),
-    ):
-        if data.get(key) is not None:
-            fields[column] = data[key]
-    if data.get("ip"):
-        fields["ip_address"] = str(ip_address(data["ip"]))
-    failed = state == Device.State.ERROR
-    if failed or data.get("error"):
-        fields["last_error"] = (data.get("error") or "")[:500]
+    fields, failed = heartbeats.heartbeat_fields(data)
+    fields["last_seen_at"] = now
     day = timezone.localtime(now, LOCAL_TZ).date()
     bump = {"heartbeats": F("heartbeats") + 1}
     if failed:
@@ -689,7 +674,10 @@ def playlogs_record(
 
 def devices_check_offline(*, now=None) -> int:
     """Open an alert for each enabled device silent longer than
-    ``BROADCAST_OFFLINE_ALERT_MINUTES`` (once per outage); returns how many were opened."""
+    ``BROADCAST_OFFLINE_ALERT_MINUTES`` (once per outage); returns how many were opened.
+    Buffered heartbeats are written first, so a device is never called silent while its
+    heartbeats wait in Redis."""
+    heartbeats.flush()
     now = now or timezone.now()
     limit = now - timedelta(minutes=settings.BROADCAST_OFFLINE_ALERT_MINUTES)
     silent = Device.objects.filter(

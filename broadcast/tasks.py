@@ -8,7 +8,7 @@ import logging
 from celery import shared_task
 from django.utils import timezone
 
-from . import mqtt, services
+from . import heartbeats, mqtt, services
 from .models import Command
 
 logger = logging.getLogger(__name__)
@@ -52,6 +52,12 @@ def devices_check_offline() -> int:
     if opened:
         logger.warning("broadcast: %s device(s) offline longer than the alert limit", opened)
     return opened
+
+
+@shared_task(soft_time_limit=120, time_limit=150)
+def heartbeats_flush() -> int:
+    """Write the heartbeats buffered in Redis to the database (see ``heartbeats``)."""
+    return heartbeats.flush()
 
 
 @shared_task(soft_time_limit=300, time_limit=330)

@@ -304,6 +304,14 @@ BROADCAST_OFFLINE_ALERT_MINUTES = int(os.environ.get("BROADCAST_OFFLINE_ALERT_MI
 BROADCAST_TIMELINE_HOURS = 48
 BROADCAST_PLAYLOG_MAX_BATCH = int(os.environ.get("BROADCAST_PLAYLOG_MAX_BATCH", "500"))
 BROADCAST_MQTT_TOPIC_PREFIX = os.environ.get("BROADCAST_MQTT_TOPIC_PREFIX", "nguon/devices")
+# Heartbeats: "auto" buffers them in Redis when the cache is Redis and writes them in bulk
+# every BROADCAST_HEARTBEAT_FLUSH_SECONDS (broadcast.heartbeats); "off" writes each one.
+BROADCAST_HEARTBEAT_BUFFER = os.environ.get("BROADCAST_HEARTBEAT_BUFFER", "auto")
+BROADCAST_HEARTBEAT_FLUSH_SECONDS = float(os.environ.get("BROADCAST_HEARTBEAT_FLUSH_SECONDS", "10"))
+CELERY_BEAT_SCHEDULE["broadcast-heartbeats-flush"] = {
+    "task": "broadcast.tasks.heartbeats_flush",
+    "schedule": BROADCAST_HEARTBEAT_FLUSH_SECONDS,
+}
 CELERY_BEAT_SCHEDULE["broadcast-offline-alerts"] = {
     "task": "broadcast.tasks.devices_check_offline",
     "schedule": 60.0,

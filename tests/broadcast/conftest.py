@@ -1,12 +1,17 @@
 """Fixtures for the loudspeaker tests: a unit tree, approved audio, clusters and devices."""
 
 import os
+import time
+import uuid
 from datetime import timedelta
 
 import pytest
+import redis
+from django.conf import settings as django_settings
 from django.core.cache import cache
 from django.utils import timezone
 
+from broadcast import cache as bcache
 from broadcast.models import Cluster, Device, Zone
 from broadcast.services import device_token_issue
 from newsroom.models import Role
@@ -89,3 +94,30 @@ def world(tmp_path, django_db_blocker):
 
 def soon(minutes: float = 10, *, now=None):
     return (now or timezone.now()) + timedelta(minutes=minutes)
+
+
+@pytest.fixture
+def redis_cache(settings):
+    """The default cache on the real Redis (database 14, a prefix of this test), with the
+    per-process layer started; everything is removed afterwards."""
+    location = django_settings.CELERY_BROKER_URL.rsplit("/", 1)[0] + "/14"
+    prefix = f"nguon-layer-{uuid.uuid4().hex[:8]}"
+    settings.CACHES = {
+        "default": {"BACKEND": "cms.cache.RedisCache", "LOCATION": location, "KEY_PREFIX": prefix}
+    }
+    bcache.local_layer_stop()
+    layer = bcache.local_layer()
+    assert layer is not None
+    wait_for(lambda: layer.live, "the layer never subscribed")
+    yield {"location": location, "prefix": prefix, "layer": layer}
+    bcache.local_layer_stop()
+    redis.Redis.from_url(location).flushdb()
+
+
+def wait_for(predicate, message, timeout=5.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.01)
+    pytest.fail(message)

@@ -7,7 +7,6 @@ import pickle
 import subprocess
 import sys
 import time
-import uuid
 from pathlib import Path
 
 import pytest
@@ -22,7 +21,7 @@ from broadcast.models import Device
 from broadcast.services import programme_create
 from broadcast.tokens import token_digest
 
-from .conftest import bearer, soon
+from .conftest import bearer, soon, wait_for
 
 pytestmark = [pytest.mark.django_db, pytest.mark.redis]
 ROOT = Path(__file__).resolve().parents[2]
@@ -30,31 +29,6 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def url(device):
     return f"/api/v1/devices/{device.pk}/timeline"
-
-
-@pytest.fixture
-def redis_cache(settings):
-    location = django_settings.CELERY_BROKER_URL.rsplit("/", 1)[0] + "/14"
-    prefix = f"nguon-layer-{uuid.uuid4().hex[:8]}"
-    settings.CACHES = {
-        "default": {"BACKEND": "cms.cache.RedisCache", "LOCATION": location, "KEY_PREFIX": prefix}
-    }
-    bcache.local_layer_stop()
-    layer = bcache.local_layer()
-    assert layer is not None
-    wait_for(lambda: layer.live, "the layer never subscribed")
-    yield {"location": location, "prefix": prefix, "layer": layer}
-    bcache.local_layer_stop()
-    redis.Redis.from_url(location).flushdb()
-
-
-def wait_for(predicate, message, timeout=5.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.01)
-    pytest.fail(message)
 
 
 class CountingCache:
