@@ -12,7 +12,11 @@ every commune, schedules a daily programme per province, starts gunicorn, then m
 - ``GET /timeline`` answered 304 (random devices sending their current ETag),
 - ``GET /timeline`` answered 200 (random devices, no ETag: compiled from the database),
 - a trivial JSON view on the same server (``GET /api/v1/devices/ping``),
-- ``POST /heartbeat`` ingest (random devices),
+- ``POST /heartbeat`` ingest (random devices), buffered in Redis, and one timed flush of
+  ``--flush-devices`` buffered heartbeats to PostgreSQL (``broadcast.heartbeats``),
+- then, on a second gunicorn without the per-process cache layer and with direct heartbeat
+  writes (``BROADCAST_LOCAL_CACHE=0``, ``BROADCAST_HEARTBEAT_BUFFER=off``): the trivial
+  view, the 304 path and heartbeat ingest again, for comparison in the same run,
 - emergency latency from the click (the service call) to a device: over MQTT (a subscriber
   on the device's topic) and by polling (a device polling every 0.5 s with its ETag).
 
@@ -83,6 +87,10 @@ def parse_args():
     p.add_argument("--db", default="nguon_bench_broadcast")
     p.add_argument("--redis-db", type=int, default=11)
     p.add_argument("--sample", type=int, default=2000, help="devices wrk picks from")
+    p.add_argument(
+        "--flush-devices", type=int, default=16_670, help="devices in the timed heartbeat flush"
+    )
+    p.add_argument("--flush-seconds", type=float, default=10, help="flush interval reported")
     return p.parse_args()
 
 
@@ -192,7 +200,7 @@ def setup_data():
     return register_s
 
 
-def start_gunicorn():
+def start_gunicorn(extra_env: dict | None = None):
     log = open(WORK / "gunicorn.log", "wb")  # noqa: SIM115 - closed with the process
     proc = subprocess.Popen(
         [
@@ -212,7 +220,7 @@ def start_gunicorn():
             "warning",
         ],
         cwd=ROOT,
-        env={**os.environ, **ENV},
+        env={**os.environ, **ENV, **(extra_env or {})},
         stdout=log,
         stderr=subprocess.STDOUT,
     )
@@ -325,6 +333,34 @@ def wrk(script: str | None, path: str, name: str) -> dict:
     }
 
 
+def heartbeat_flush() -> dict:
+    """Time one flush of a national interval's worth of buffered heartbeats: one heartbeat
+    from each of ``--flush-devices`` distinct devices (1,667 heartbeats/s × 10 s by
+    default), buffered in Redis as the API does, then written by ``heartbeats.flush``."""
+    from django.utils import timezone
+
+    from broadcast import heartbeats
+    from broadcast.models import Device
+
+    heartbeats.flush()  # what the wrk run left
+    ids = list(Device.objects.values_list("pk", flat=True))
+    chosen = random.sample(ids, min(ARGS.flush_devices, len(ids)))
+    now = timezone.now()
+    data = {
+        "status": "playing",
+        "volume": 65,
+        "signal": -80,
+        "firmware": "bench-2",
+        "ip": "10.1.2.3",
+    }
+    for device_id in chosen:
+        heartbeats.buffer(device_id=device_id, data=data, now=now)
+    started = time.perf_counter()
+    rows = heartbeats.flush()
+    seconds = time.perf_counter() - started
+    return {"rows": rows, "seconds": seconds, "rate": rows / seconds if seconds else 0}
+
+
 def emergency_latency():
     """Click → device, over MQTT and by polling, for one device of a targeted commune."""
     import paho.mqtt.client as mqtt
@@ -431,11 +467,22 @@ def main():
         r304 = wrk(LUA_RANDOM_GET % {"path": sample, "with_etag": "true"}, "/", "t304")
         r200 = wrk(LUA_RANDOM_GET % {"path": sample, "with_etag": "false"}, "/", "t200")
         beat = wrk(LUA_HEARTBEAT % {"path": sample}, "/", "heartbeat")
+        flush = heartbeat_flush()
         emergency = emergency_latency()
     finally:
         for process in (proc, worker):
             process.terminate()
             process.wait(timeout=30)
+    # The same server without the per-process cache layer and with direct heartbeat writes
+    # (what runs when the cache is not Redis), for comparison in the same run.
+    proc = start_gunicorn({"BROADCAST_LOCAL_CACHE": "0", "BROADCAST_HEARTBEAT_BUFFER": "off"})
+    try:
+        trivial_off = wrk(None, "/api/v1/devices/ping", "trivial-off")
+        r304_off = wrk(LUA_RANDOM_GET % {"path": sample, "with_etag": "true"}, "/", "t304-off")
+        beat_off = wrk(LUA_HEARTBEAT % {"path": sample}, "/", "heartbeat-off")
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
     from broadcast.models import Cluster
 
     ratio = r304["rps"] / trivial["rps"] if trivial["rps"] else 0
@@ -448,12 +495,27 @@ def main():
     print(f"{'measure':<44} {'req/s':>9} {'p50':>9} {'p99':>9} {'non-2xx/3xx':>12}")
     for label, row in [
         ("trivial JSON view (/ping)", trivial),
-        ("timeline 304 (If-None-Match, cache only)", r304),
+        ("timeline 304 (If-None-Match, process memory)", r304),
         ("timeline 200 (compiled from PostgreSQL)", r200),
-        ("heartbeat ingest (POST)", beat),
+        ("heartbeat ingest (POST, buffered in Redis)", beat),
+        ("without the layer and the buffer:", None),
+        ("  trivial JSON view (/ping)", trivial_off),
+        ("  timeline 304 (one Redis round trip)", r304_off),
+        ("  heartbeat ingest (POST, direct writes)", beat_off),
     ]:
+        if row is None:
+            print(label)
+            continue
         print(f"{label:<44} {row['rps']:>9.0f} {row['p50']:>9} {row['p99']:>9} {row['non2xx']:>12}")
     print(f"{'304 / trivial':<44} {ratio:>9.2f}   (target ≥ 0.80; ≥ 1,667 req/s)")
+    ratio_off = r304_off["rps"] / trivial_off["rps"] if trivial_off["rps"] else 0
+    print(f"{'304 / trivial without the layer':<44} {ratio_off:>9.2f}")
+    print(
+        f"{'heartbeat flush (bulk write)':<44} {flush['rate']:>9.0f}   rows/s: "
+        f"{flush['rows']:,} devices in {flush['seconds']:.2f} s "
+        f"(= {flush['rows'] / ARGS.flush_seconds:,.0f} heartbeats/s at one flush per "
+        f"{ARGS.flush_seconds:.0f} s)"
+    )
     print(f"{'register clusters+devices (bulk)':<44} {register_s:>8.1f}s")
     mqtt_ms = f"{emergency['mqtt_ms']:.0f} ms" if emergency["mqtt_ms"] is not None else "n/a"
     poll_ms = f"{emergency['poll_ms']:.0f} ms" if emergency["poll_ms"] is not None else "n/a"
@@ -463,7 +525,7 @@ def main():
         "Celery worker on Redis)"
     )
     print(f"{'emergency click → device, polling every 0.5 s':<44} {poll_ms:>9}")
-    for row in (trivial, r304, r200, beat):
+    for row in (trivial, r304, r200, beat, trivial_off, r304_off, beat_off):
         if row["errors"]:
             print("socket errors:", row["errors"])
 

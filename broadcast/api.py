@@ -260,12 +260,16 @@ def device_heartbeat(request, device_id: int, data: HeartbeatIn):
             ip_address(data.ip)
         except ValueError:
             return Status(400, {"error": _("Not an IP address."), "field": "ip"})
+    return heartbeat_accept(identity.device_id, data.dict())
+
+
+def heartbeat_accept(device_id: int, data: dict) -> dict:
+    """Record a valid heartbeat (buffered in Redis when there is one) and answer it; shared
+    with the fast path (``middleware.DeviceFastPathMiddleware``)."""
     now = timezone.now()
-    if not heartbeats.buffer(device_id=identity.device_id, data=data.dict(), now=now):
-        services.heartbeat_record(device_id=identity.device_id, data=data.dict(), now=now)
-    pending = Command.objects.filter(
-        device_id=identity.device_id, acknowledged_at__isnull=True
-    ).count()
+    if not heartbeats.buffer(device_id=device_id, data=data, now=now):
+        services.heartbeat_record(device_id=device_id, data=data, now=now)
+    pending = services.commands_pending_count(device_id=device_id)
     return {"ok": True, "server_time": now.isoformat(), "pending_commands": pending}
 
 

@@ -1,25 +1,43 @@
-"""The fast path of the device API: an unchanged timeline answered before Django's
-session, locale, CSRF, auth and message middleware and before the API router run.
+"""The fast path of the device API: the two requests every loudspeaker makes every minute
+— an unchanged timeline and a heartbeat — answered before Django's session, locale, CSRF,
+auth and message middleware and before the API router run.
 
 About 100,000 loudspeakers poll ``GET /api/v1/devices/<id>/timeline`` with the ETag they
 hold; almost every poll ends in ``304``. This middleware answers exactly that case — a
 ``GET`` with ``If-None-Match`` and a bearer token whose device (from the cache) is the one
 in the path and whose current timeline version matches — with the same lookups the API
 view makes (``device_identity``: one cache round trip, the database only on a cache miss).
-Everything else, including every refusal (unknown, revoked or foreign token), falls
-through to the API view, which gives the full answer and the JSON error.
+A ``POST /api/v1/devices/<id>/heartbeat`` with a valid body from the right device is
+recorded here by the view's own code (``api.heartbeat_accept``, the same ``HeartbeatIn``
+schema).
+
+Everything else, including every refusal (unknown, revoked or foreign token, a body that
+does not validate), falls through to the API view, which gives the full answer and the
+JSON error.
 """
 
 from __future__ import annotations
 
 import re
 
-from django.http import HttpResponseNotModified
+from django.http import HttpResponseNotModified, JsonResponse
 
 from . import cache as bcache
 from .selectors import device_identity
 
 _TIMELINE = re.compile(r"^/api/v1/devices/(\d+)/timeline$")
+_HEARTBEAT = re.compile(r"^/api/v1/devices/(\d+)/heartbeat$")
+
+
+def _device(request, match):
+    """The identity behind the request's bearer token when it is the path's device."""
+    scheme, _, token = request.META.get("HTTP_AUTHORIZATION", "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None, None
+    identity, known = device_identity(token.strip())
+    if identity is None or identity.device_id != int(match.group(1)):
+        return None, None
+    return identity, known
 
 
 def etag_matches(header: str, etag: str) -> bool:
@@ -33,29 +51,29 @@ def etag_matches(header: str, etag: str) -> bool:
     return False
 
 
-class TimelineNotModifiedMiddleware:
+class DeviceFastPathMiddleware:
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
-        response = self._not_modified(request)
+        if request.method == "GET":
+            response = self._not_modified(request)
+        elif request.method == "POST":
+            response = self._heartbeat(request)
+        else:
+            response = None
         return response if response is not None else self.get_response(request)
 
     @staticmethod
     def _not_modified(request):
-        if request.method != "GET":
-            return None
         if_none_match = request.META.get("HTTP_IF_NONE_MATCH")
         if not if_none_match:
             return None
         match = _TIMELINE.match(request.path_info)
         if match is None:
             return None
-        scheme, _, token = request.META.get("HTTP_AUTHORIZATION", "").partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
-            return None
-        identity, known = device_identity(token.strip())
-        if identity is None or identity.device_id != int(match.group(1)):
+        identity, known = _device(request, match)
+        if identity is None:
             return None
         etag = f'"{bcache.timeline_version(identity, known)}"'
         if not etag_matches(if_none_match, etag):
@@ -63,3 +81,25 @@ class TimelineNotModifiedMiddleware:
         response = HttpResponseNotModified()
         response["ETag"] = etag
         return response
+
+    @staticmethod
+    def _heartbeat(request):
+        match = _HEARTBEAT.match(request.path_info)
+        if match is None or request.content_type != "application/json":
+            return None
+        identity, _known = _device(request, match)
+        if identity is None:
+            return None
+        from ipaddress import ip_address
+
+        from pydantic import ValidationError
+
+        from .api import HeartbeatIn, heartbeat_accept
+
+        try:
+            data = HeartbeatIn.model_validate_json(request.body)
+            if data.ip:
+                ip_address(data.ip)
+        except (ValidationError, ValueError):
+            return None  # the view answers 400 with the field
+        return JsonResponse(heartbeat_accept(identity.device_id, data.dict()))

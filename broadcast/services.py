@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -587,6 +587,18 @@ def heartbeat_record(*, device_id: int, data: dict, now=None) -> None:
                     )
             except IntegrityError:
                 DeviceDay.objects.filter(device_id=device_id, day=day).update(**bump)
+
+
+def commands_pending_count(*, device_id: int) -> int:
+    """Unacknowledged commands of a device (told in every heartbeat answer): one indexed
+    count in plain SQL, since it runs on every heartbeat."""
+    table = connection.ops.quote_name(Command._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT COUNT(*) FROM {table} WHERE device_id = %s AND acknowledged_at IS NULL",  # noqa: S608
+            [device_id],
+        )
+        return cursor.fetchone()[0]
 
 
 def _entry_slot(entry_id: str) -> int | None:

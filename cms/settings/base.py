@@ -70,8 +70,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "cms.middleware.RequestIDMiddleware",
     "django.middleware.security.SecurityMiddleware",
-    # Loudspeakers' unchanged timelines (304) end here: broadcast/middleware.py.
-    "broadcast.middleware.TimelineNotModifiedMiddleware",
+    # Loudspeakers' unchanged timelines (304) and heartbeats end here: broadcast/middleware.py.
+    "broadcast.middleware.DeviceFastPathMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
