@@ -115,7 +115,8 @@ def phase_pipeline(source: Path, var: Path, kind: str, log_path: Path) -> dict:
 
 def phase_bare(log_path: Path) -> dict:
     """Replay the recorded commands: main-thread ones in order, pool-thread ones (the
-    re-measures) two at a time, as the pipeline ran them."""
+    re-measures) side by side, as many at once as the pipeline ran them (all outputs, at
+    most four). Each step's wall time is reported too."""
     commands = json.loads(log_path.read_text())
     groups: list[tuple[bool, list]] = []
     for thread, cmd in commands:
@@ -133,60 +134,97 @@ def phase_bare(log_path: Path) -> dict:
     def run(cmd):
         subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
 
+    def step_name(pooled: bool, cmds: list) -> str:
+        if pooled:
+            return "re-measure"
+        joined = " ".join(cmds[0])
+        if "/fix/" in joined:
+            return "corrective pass"
+        return "transcode" if "-progress" in cmds[0] else "measure"
+
+    steps = []
     started = time.perf_counter()
     for pooled, cmds in groups:
+        t0 = time.perf_counter()
         if pooled:
-            with ThreadPoolExecutor(max_workers=2) as pool:
+            with ThreadPoolExecutor(max_workers=min(len(cmds), 4)) as pool:
                 list(pool.map(run, cmds))
         else:
             for cmd in cmds:
                 run(cmd)
-    return {"wall": time.perf_counter() - started, "commands": len(commands)}
+        steps.append((step_name(pooled, cmds), round(time.perf_counter() - t0, 2)))
+    return {"wall": time.perf_counter() - started, "commands": len(commands), "steps": steps}
 
 
-NAIVE = {
-    # profile: (pre filters, I, TP, output args)
-    "loudspeaker": ("highpass=f=120,lowpass=f=7000,", -16, -1.5,
-                    ["-c:a", "libmp3lame", "-b:a", "64k", "-ac", "1", "-ar", "44100"]),
-    "broadcast_audio": ("", -23, -1, ["-c:a", "pcm_s24le", "-ar", "48000"]),
-    "web_audio": ("", -16, -1, ["-c:a", "aac", "-b:a", "128k", "-ar", "44100"]),
-}  # fmt: skip
-SUFFIX = {"loudspeaker": "mp3", "broadcast_audio": "wav", "web_audio": "m4a"}
+NAIVE_PROFILES = ["loudspeaker", "broadcast_audio", "web_audio"]
+
+
+def naive_recipe(name: str, channels: int) -> tuple[str, float, float, list[str]]:
+    """(filters before loudnorm, I, TP, output arguments) of one profile, read from
+    ``media.profiles`` through the pipeline's own helpers, so the naive approach makes the
+    same product: the same down-mix, pre-filters (the loudspeaker's band-pass, dynaudnorm and
+    compressor) and dynamics, the same encoder, channels and rate; only the normalisation
+    differs (a two-pass ``loudnorm`` instead of measure-once + linear gain + limiter)."""
+    from media.pipeline import SourceInfo, measure_chain, out_channels
+    from media.profiles import get_profile
+
+    profile = get_profile(name)
+    source = SourceInfo(duration=0, has_audio=True, channels=channels)
+    pre = ",".join(x for x in (measure_chain(profile, source), profile.dynamics) if x)
+    args = [*profile.codec_args, "-ac", str(out_channels(profile, source))]
+    if profile.sample_rate:
+        args += ["-ar", str(profile.sample_rate)]
+    return (f"{pre}," if pre else ""), profile.target, profile.true_peak, args
 
 
 def phase_naive(source: Path, out: Path) -> dict:
+    import av
+
+    setup_django(out)
+    from media.profiles import get_profile
+
+    with av.open(str(source)) as container:
+        channels = container.streams.audio[0].codec_context.channels
+    recipes = {name: naive_recipe(name, channels) for name in NAIVE_PROFILES}
     ff = ffmpeg()
-    errors = {}
+    outputs = {}
+    parts = {"analysis": 0.0, "encode": 0.0, "waveform": 0.0}
     started = time.perf_counter()
-    for name, (pre, target, tp, args) in NAIVE.items():
+    for name, (pre, target, tp, args) in recipes.items():
         norm = f"loudnorm=I={target}:TP={tp}:LRA=11"
+        t0 = time.perf_counter()
         first = subprocess.run(
             [ff, "-hide_banner", "-nostdin", "-i", str(source), "-af",
              f"{pre}{norm}:print_format=json", "-f", "null", "-"],
             capture_output=True, text=True, check=True,
         )  # fmt: skip
+        parts["analysis"] += time.perf_counter() - t0
         stats = json.loads(re.search(r"\{[^{}]*\"input_i\"[^{}]*\}", first.stderr).group(0))
         second = (
             f"{pre}{norm}:measured_I={stats['input_i']}:measured_TP={stats['input_tp']}"
             f":measured_LRA={stats['input_lra']}:measured_thresh={stats['input_thresh']}"
             f":offset={stats['target_offset']}:linear=true,aresample=48000"
         )
-        target_file = out / f"naive-{name}.{SUFFIX[name]}"
+        target_file = out / f"naive-{name}.{get_profile(name).suffix}"
+        t0 = time.perf_counter()
         subprocess.run(
             [ff, "-hide_banner", "-nostdin", "-y", "-loglevel", "error", "-i", str(source),
              "-af", second, *args, str(target_file)],
             check=True,
         )  # fmt: skip
-        errors[name] = target_file
+        parts["encode"] += time.perf_counter() - t0
+        outputs[name] = target_file
+    t0 = time.perf_counter()
     subprocess.run(
         [ff, "-hide_banner", "-nostdin", "-y", "-loglevel", "error", "-i", str(source),
          "-filter_complex", "[0:a:0]aresample=8000,showwavespic=s=1200x240", "-frames:v", "1",
          str(out / "naive-waveform.png")],
         check=True,
     )  # fmt: skip
+    parts["waveform"] = time.perf_counter() - t0
     wall = time.perf_counter() - started
     lu = {}
-    for name, path in errors.items():
+    for name, path in outputs.items():
         proc = subprocess.run(
             [ff, "-hide_banner", "-nostdin", "-nostats", "-i", str(path), "-af",
              "ebur128=framelog=verbose", "-f", "null", "-"],
@@ -194,8 +232,9 @@ def phase_naive(source: Path, out: Path) -> dict:
         )  # fmt: skip
         summary = proc.stderr[proc.stderr.rindex("Summary:") :]
         value = float(re.search(r"I:\s+(-?[\d.]+) LUFS", summary).group(1))
-        lu[name] = round(value - NAIVE[name][1], 2)
-    return {"wall": wall, "lu_errors": lu}
+        lu[name] = round(value - recipes[name][1], 2)
+    return {"wall": wall, "lu_errors": lu, "parts": parts,
+            "filters": {n: r[0] for n, r in recipes.items()}}  # fmt: skip
 
 
 def child(args: list[str]) -> tuple[dict, float]:
@@ -240,6 +279,7 @@ def main():
 
     django.setup()
     rows = []
+    began = (time.strftime("%Y-%m-%d %H:%M", time.gmtime()), os.getloadavg())
     with tempfile.TemporaryDirectory(prefix="nguon-bench-media-") as tmp:
         tmp = Path(tmp)
         for minutes in [float(m) for m in args.minutes.split(",") if m]:
@@ -258,6 +298,7 @@ def main():
                 "corrected": pipe["corrected"],
                 "commands": pipe["commands"],
                 "seconds": seconds,
+                "steps": bare["steps"],
             }
             if not args.skip_naive:
                 out = tmp / f"naive-{minutes:g}"
@@ -266,6 +307,7 @@ def main():
                                           "--var", str(out)])  # fmt: skip
                 row["naive"] = (naive["wall"], naive_mem)
                 row["naive_lu"] = naive["lu_errors"]
+                row["naive_parts"] = naive["parts"]
             rows.append(row)
             print_row(row, flush=True)
         video_row = None
@@ -276,6 +318,24 @@ def main():
                                "--var", str(var), "--log", str(log)])  # fmt: skip
             video_row = (args.video_seconds, pipe, mem)
         print_table(rows, video_row)
+        print_steps(rows)
+    ended = (time.strftime("%Y-%m-%d %H:%M", time.gmtime()), os.getloadavg())
+    print(
+        f"\n{began[0]} – {ended[0]} UTC; load average (1/5/15 min) at start "
+        f"{'/'.join(f'{x:.2f}' for x in began[1])}, at end "
+        f"{'/'.join(f'{x:.2f}' for x in ended[1])}; {os.cpu_count()} CPUs"
+    )
+
+
+def print_steps(rows):
+    """Where the time goes: (a)'s steps, (b)'s passes (wall seconds)."""
+    print()
+    print("| case | (a) steps (s) | (b) passes (s) |")
+    print("| --- | --- | --- |")
+    for row in rows:
+        steps = ", ".join(f"{name} {t:.1f}" for name, t in row["steps"])
+        parts = ", ".join(f"{k} {v:.1f}" for k, v in row.get("naive_parts", {}).items())
+        print(f"| {row['case'].split(' →')[0]} | {steps} | {parts or '—'} |")
 
 
 def print_row(row, flush=False):

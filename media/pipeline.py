@@ -1,13 +1,16 @@
 """Plans the ffmpeg commands that turn one source into every requested rendition.
 
 Measure once: one decode of the source measures, through ``ebur128``, the loudness of each
-distinct *measure chain* (the channel down-mix and linear pre-filters a profile applies
-before its gain), see :func:`measure_chains`.
+distinct *measure chain* (the channel down-mix and pre-filters a profile applies before its
+gain), see :func:`measure_chains`.
 
-Decode once: :func:`plan_transcode` builds ONE ffmpeg command whose filter graph splits the
-decoded audio (``asplit``) and picture (``split``) into one branch per profile; each audio
+Decode once: :func:`plan_transcode` builds ONE ffmpeg command with one input and one
+decoder per stream; every profile's branch is its own ``-filter_complex`` graph reading the
+decoded audio (``[0:a:0]``) or picture (``[0:v:0]``). ffmpeg (≥ 7) runs each graph in its
+own thread and hands every graph the same decoded frames, so the branches are filtered in
+parallel, where one graph with ``asplit`` would run them all in one thread. Each audio
 branch gets its own linear gain, dynamics and a peak limiter, each picture branch its own
-scale and frame rate; every branch ends in its own encoder and output file.
+scale and frame rate; every branch ends in its own encoder (own thread) and output file.
 
 Nothing here touches the database: the functions take data and return argument lists, so
 the benchmark runs exactly the commands the pipeline runs.
@@ -25,6 +28,9 @@ from .profiles import Profile
 # and lossy encoders add overshoot of their own.
 LIMITER_MARGIN_LOSSY = 1.0
 LIMITER_MARGIN_PCM = 0.4
+# A branch whose source true peak plus gain stays this far below the limiter's ceiling
+# gets no limiter (it could never act); the margin covers resampling and measuring error.
+LIMITER_SKIP_HEADROOM = 0.5
 
 
 @dataclass(frozen=True)
@@ -128,7 +134,11 @@ def measure_chains(
             chains.add(measure_chain(profile, source))
     ordered = sorted(chains)
     picture = waveform_picture(waveform.profile, waveform.path) if waveform else None
-    return measure_branches(source_path, {c: c for c in ordered}, timeout=timeout, picture=picture)
+    # True peak (4× oversampling, about half of a meter's cost) only for the source as it
+    # is: it is stored, and it tells which branches' limiters can never act. The processed
+    # chains are measured for their gain, which needs I alone.
+    return measure_branches(source_path, {c: c for c in ordered}, timeout=timeout,
+                            picture=picture, peak={""})  # fmt: skip
 
 
 @dataclass
@@ -148,21 +158,36 @@ class Plan:
         return {b.profile.name: b.path for b in self.branches}
 
 
-def _limiter(profile: Profile) -> str:
+def _ceiling_db(profile: Profile) -> float:
     margin = LIMITER_MARGIN_PCM if profile.codec.startswith("pcm") else LIMITER_MARGIN_LOSSY
-    ceiling = (profile.true_peak if profile.true_peak is not None else -1.0) - margin
-    limit = min(1.0, max(0.0625, 10 ** (ceiling / 20)))
+    return (profile.true_peak if profile.true_peak is not None else -1.0) - margin
+
+
+def _limiter(profile: Profile) -> str:
+    limit = min(1.0, max(0.0625, 10 ** (_ceiling_db(profile) / 20)))
     return f"alimiter=limit={limit:.5f}:level=false:latency=true:attack=5:release=60"
 
 
-def _audio_branch(profile: Profile, source: SourceInfo, gain_db: float) -> str:
+def needs_limiter(profile: Profile, source: SourceInfo, ref: Loudness, gain_db: float) -> bool:
+    """False only when the limiter provably never acts: the branch is the source as it is
+    (no down-mix, no pre-filters, no dynamics), whose true peak was measured, and that peak
+    plus the gain stays ``LIMITER_SKIP_HEADROOM`` below the ceiling. A limiter that never
+    acts passes the samples unchanged, so leaving it out changes nothing but the cost."""
+    if measure_chain(profile, source) or profile.dynamics or ref.true_peak is None:
+        return True
+    peak = ref.true_peak + gain_db + profile.dynamics_makeup
+    return peak + LIMITER_SKIP_HEADROOM > _ceiling_db(profile)
+
+
+def _audio_branch(profile: Profile, source: SourceInfo, gain_db: float, ref: Loudness) -> str:
     parts = [measure_chain(profile, source)]
     if profile.sample_rate:
         parts.append(f"aresample={profile.sample_rate}")
     parts.append(f"volume={gain_db + profile.dynamics_makeup:.3f}dB")
     if profile.dynamics:
         parts.append(profile.dynamics)
-    parts.append(_limiter(profile))
+    if needs_limiter(profile, source, ref, gain_db):
+        parts.append(_limiter(profile))
     return ",".join(p for p in parts if p)
 
 
@@ -195,7 +220,8 @@ def plan_transcode(
     metadata: dict[str, str] | None = None,
     gain_adjust: dict[str, float] | None = None,
 ) -> Plan:
-    """One ffmpeg command producing every profile in ``profiles`` from one decode."""
+    """One ffmpeg command producing every profile in ``profiles`` from one decode: one
+    input, one decoder per stream, one filter graph per branch."""
     gain_adjust = gain_adjust or {}
     metadata = metadata or {}
     graph: list[str] = []
@@ -206,35 +232,28 @@ def plan_transcode(
     waveform: list[Profile] = []  # drawn by the measuring decode (``waveform_picture``)
     video_users = [p for p in profiles if source.has_video and p.type in ("video", "poster")]
 
+    # One graph per branch, each reading the one decoded stream (see the module docstring).
     a_labels: dict[str, str] = {}
-    n_audio = len(audio_users) + len(waveform)
-    if n_audio:
-        labels = [f"a{i}" for i in range(n_audio)]
-        graph.append(f"[0:a:0]asplit={n_audio}" + "".join(f"[{x}]" for x in labels))
-        gains: dict[str, float] = {}
-        for label, profile in zip(labels, audio_users + waveform, strict=True):
-            ref = measured.get(measure_chain(profile, source)) or measured[""]
-            gain = gain_for(ref, profile.target, max_gain_db=max_gain_db)
-            gain = min(gain + gain_adjust.get(profile.name, 0.0), max_gain_db)
-            gains[profile.name] = gain
-            out = "o_" if profile.type == "audio" else "va_"
-            graph.append(f"[{label}]{_audio_branch(profile, source, gain)}[{out}{profile.name}]")
-            a_labels[profile.name] = f"{out}{profile.name}"
-    else:
-        gains = {}
+    gains: dict[str, float] = {}
+    for profile in audio_users + waveform:
+        ref = measured.get(measure_chain(profile, source)) or measured[""]
+        gain = gain_for(ref, profile.target, max_gain_db=max_gain_db)
+        gain = min(gain + gain_adjust.get(profile.name, 0.0), max_gain_db)
+        gains[profile.name] = gain
+        out = "o_" if profile.type == "audio" else "va_"
+        chain = _audio_branch(profile, source, gain, ref)
+        graph.append(f"[0:a:0]{chain}[{out}{profile.name}]")
+        a_labels[profile.name] = f"{out}{profile.name}"
 
-    if video_users:
-        labels = [f"v{i}" for i in range(len(video_users))]
-        graph.append(f"[0:v:0]split={len(video_users)}" + "".join(f"[{x}]" for x in labels))
-        for label, profile in zip(labels, video_users, strict=True):
-            if profile.type == "poster":
-                at = max(0.0, source.duration * profile.at)
-                graph.append(
-                    f"[{label}]select='gte(t\\,{at:.3f})',{_scale(profile)},"
-                    f"thumbnail=n=12,format=yuvj420p[o_{profile.name}]"
-                )
-            else:
-                graph.append(f"[{label}]{_video_branch(profile, source)}[vv_{profile.name}]")
+    for profile in video_users:
+        if profile.type == "poster":
+            at = max(0.0, source.duration * profile.at)
+            graph.append(
+                f"[0:v:0]select='gte(t\\,{at:.3f})',{_scale(profile)},"
+                f"thumbnail=n=12,format=yuvj420p[o_{profile.name}]"
+            )
+        else:
+            graph.append(f"[0:v:0]{_video_branch(profile, source)}[vv_{profile.name}]")
 
     common = ["-map_metadata", "-1", "-map_chapters", "-1"]
     for profile in profiles:
@@ -264,8 +283,8 @@ def plan_transcode(
         branches.append(Branch(profile=profile, path=path, gain_db=gains.get(profile.name)))
 
     cmd = ["-i", str(source_path)]
-    if graph:
-        cmd += ["-filter_complex", ";".join(graph)]
+    for one in graph:
+        cmd += ["-filter_complex", one]
     for out in outputs:
         cmd += out
     return Plan(args=cmd, branches=branches)
@@ -277,6 +296,6 @@ def plan_remeasure(paths: list[Path]) -> list[list[str]]:
 
     return [
         ["-nostats", "-loglevel", "info", "-i", str(p), "-filter_complex",
-         f"[0:a:0]{ebur128_filter()}[e]", "-map", "[e]", "-f", "null", "-"]
+         f"[0:a:0]{ebur128_filter()}[e0]", "-map", "[e0]", "-f", "null", "-"]
         for p in paths
     ]  # fmt: skip

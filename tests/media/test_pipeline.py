@@ -9,7 +9,7 @@ import pytest
 
 from media.loudness import Loudness
 from media.models import MediaAsset, Rendition
-from media.pipeline import SourceInfo, measure_chain, plan_transcode
+from media.pipeline import SourceInfo, measure_chain, needs_limiter, plan_transcode
 from media.profiles import get_profile
 
 from .conftest import decoded, lavfi, loudness, video_info
@@ -151,16 +151,63 @@ def test_all_audio_profiles_come_from_one_decode():
                                          "waveform")]  # fmt: skip
     source = SourceInfo(duration=10, has_audio=True, channels=2)
     speech_chain = measure_chain(get_profile("loudspeaker"), source)
-    measured = {"": Loudness(-30, 5, -10), speech_chain: Loudness(-28, 3, -9)}
+    measured = {"": Loudness(-30, 5, -10), speech_chain: Loudness(-28, 3, None)}
     plan = plan_transcode("in.wav", profiles, source, measured, Path("work"))
 
     assert plan.args.count("-i") == 1
-    graph = plan.args[plan.args.index("-filter_complex") + 1]
-    assert graph.startswith("[0:a:0]asplit=3")
-    assert graph.count("alimiter=") == 3 and "loudnorm" not in graph
-    assert graph.count("volume=") == 3  # one linear gain per branch
+    # One filter graph per branch, each reading the decoded audio (ffmpeg runs each graph
+    # in its own thread); no asplit, which would put every branch in one thread.
+    graphs = [plan.args[i + 1] for i, a in enumerate(plan.args) if a == "-filter_complex"]
+    assert len(graphs) == 3
+    assert all(g.startswith("[0:a:0]") and ";" not in g for g in graphs)
+    joined = ";".join(graphs)
+    assert "asplit" not in joined and "loudnorm" not in joined
+    assert joined.count("volume=") == 3  # one linear gain per branch
+    # broadcast_audio: TP -10 + 7 dB gain stays far below its -1.4 dBFS ceiling, so it needs
+    # no limiter; web_audio (+14 dB) and the processed loudspeaker chain do.
+    assert joined.count("alimiter=") == 2
+    assert "alimiter" not in next(g for g in graphs if g.endswith("[o_broadcast_audio]"))
     # The waveform is drawn by the measuring decode, the other outputs by this one.
     assert set(plan.outputs) == {"loudspeaker", "broadcast_audio", "web_audio"}
+
+
+def test_a_limiter_is_left_out_only_when_it_could_never_act():
+    source = SourceInfo(duration=10, has_audio=True, channels=2)
+    broadcast, loudspeaker = get_profile("broadcast_audio"), get_profile("loudspeaker")
+    # Ceiling of broadcast_audio: -1.0 dBTP - 0.4 dB = -1.4 dBFS; skip margin 0.5 dB.
+    assert not needs_limiter(broadcast, source, Loudness(-30, 5, -12.0), 10.0)  # -2.0
+    assert needs_limiter(broadcast, source, Loudness(-30, 5, -11.0), 10.0)  # -1.0 + 0.5
+    assert needs_limiter(broadcast, source, Loudness(-30, 5, None), 0.0)  # peak unknown
+    # A processed chain's peak is not the source's: always limited.
+    assert needs_limiter(loudspeaker, source, Loudness(-30, 5, -40.0), 0.0)
+    surround = SourceInfo(duration=10, has_audio=True, channels=6)  # down-mixed
+    assert needs_limiter(broadcast, surround, Loudness(-30, 5, -40.0), 0.0)
+
+
+def test_the_transcode_decodes_the_source_once_and_writes_every_output(tmp_path):
+    from media.ffmpeg import run_ffmpeg
+    from media.pipeline import measure_chains
+
+    path = lavfi(tmp_path / "in.wav", "anoisesrc=color=pink:d=3:a=0.2",
+                 filters="lowpass=f=5000", args=["-ac", "2"])  # fmt: skip
+    profiles = [get_profile(n) for n in ("loudspeaker", "broadcast_audio", "web_audio")]
+    source = SourceInfo(duration=3, has_audio=True, channels=2)
+    measured = measure_chains(path, profiles, source, timeout=60)
+    assert measured[""].true_peak is not None  # the source's TP is kept
+    assert measured[measure_chain(profiles[0], source)].true_peak is None  # gain only
+    work = tmp_path / "work"
+    work.mkdir()
+    plan = plan_transcode(path, profiles, source, measured, work)
+
+    proc = run_ffmpeg(["-loglevel", "verbose", *plan.args], timeout=60)
+
+    decoders = [line for line in proc.stderr.splitlines()
+                if "[dec:" in line and "Starting thread" in line]  # fmt: skip
+    assert len(decoders) == 1, decoders  # one decoder feeds every branch's graph
+    assert proc.stderr.count("Binding input with label '0:a:0' to input stream 0:0") == 3
+    for name, out in plan.outputs.items():
+        assert out.stat().st_size > 0, name
+        assert decoded(out)["seconds"] == pytest.approx(3, abs=0.1), name
 
 
 def make_video(path: Path, *, size: str, seconds: float = 3, rate: int = 30, audio=True):
