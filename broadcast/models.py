@@ -161,6 +161,16 @@ class Programme(models.Model):
     stopped_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # Editing a programme stops this version and schedules a new one that ``replaces`` it,
+    # so the proof of play of what already ran keeps the schedule it ran under.
+    replaces = models.ForeignKey(
+        "self",
+        verbose_name=_("revision of"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="revisions",
+    )
 
     def __str__(self) -> str:
         return self.name

@@ -419,6 +419,46 @@ def emergency_start(
 
 
 @transaction.atomic
+def programme_revise(
+    *,
+    user,
+    programme: Programme,
+    name: str,
+    bulletin_class: str,
+    targets: list[dict],
+    slots: list[dict],
+    now=None,
+) -> Programme:
+    """Edit a programme: this version stops now and a new one, which ``replaces`` it, is
+    scheduled from now on, in one transaction (audit-logged as ``broadcast.revise``).
+
+    What already played keeps the schedule it played under (proof of play). The user must
+    be allowed to stop the old version and to schedule the new one; emergencies are stopped,
+    not edited; a stopped version cannot be edited."""
+    now = now or timezone.now()
+    if programme.bulletin_class == BulletinClass.EMERGENCY or bulletin_class == (
+        BulletinClass.EMERGENCY
+    ):
+        raise ValidationError({"bulletin_class": _("Emergencies are stopped, not edited.")})
+    with transaction.atomic():
+        current = Programme.objects.select_for_update().get(pk=programme.pk)
+        if current.stopped_at is not None:
+            raise ValidationError(_("This programme has stopped; it cannot be edited."))
+        revised = programme_create(
+            user=user,
+            name=name,
+            bulletin_class=bulletin_class,
+            targets=targets,
+            slots=slots,
+            now=now,
+        )
+        programme_stop(user=user, programme=current, now=now)
+        revised.replaces = current
+        revised.save(update_fields=["replaces", "updated_at"])
+        log(instance=revised, action="broadcast.revise", user=user, data={"replaces": current.pk})
+    return revised
+
+
 def programme_stop(*, user, programme: Programme, now=None) -> Programme:
     """Stop a programme now (an emergency ends on every device); audit-logged."""
     programme = Programme.objects.select_for_update().get(pk=programme.pk)

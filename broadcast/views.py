@@ -99,6 +99,8 @@ def programme_index(request):
             messages.success(request, _("“%(name)s” stopped.") % {"name": programme.name})
         return redirect("broadcast_programmes")
     programmes = list(programme_list_for_units(unit_ids=unit_ids)[:200])
+    for programme in programmes:
+        programme.editable = editable(programme)
     return render(
         request,
         "broadcast/admin/programmes.html",
@@ -112,8 +114,62 @@ def programme_index(request):
 
 
 def programme_add(request):
+    return _programme_form(request, None)
+
+
+def programme_edit(request, pk: int):
+    """Edit = this version stops now and the revised one is scheduled (see
+    ``services.programme_revise``); only an active, non-emergency programme of one slot
+    (what this form schedules) is edited here."""
+    programme = get_object_or_404(Programme.objects.prefetch_related("slots", "targets"), pk=pk)
+    if not editable(programme):
+        messages.error(request, _("Only an active programme with one slot can be edited here."))
+        return redirect("broadcast_programmes")
+    return _programme_form(request, programme)
+
+
+def editable(programme: Programme) -> bool:
+    return (
+        programme.stopped_at is None
+        and programme.bulletin_class != "emergency"
+        and len(programme.slots.all()) == 1
+    )
+
+
+def _initial(programme: Programme) -> dict:
+    """The form's values for a programme: its targets and its slot, starting at the slot's
+    next occurrence (a revision is scheduled from now on)."""
+    from .timeline import first_occurrence_after
+
+    slot = programme.slots.all()[0]
+    now = timezone.now()
+    starts = first_occurrence_after(
+        starts_at=slot.starts_at, rrule=slot.rrule, valid_until=slot.valid_until, after=now
+    )
+    targets = list(programme.targets.all())
+    return {
+        "name": programme.name,
+        "bulletin_class": programme.bulletin_class,
+        "target_units": [t.unit_id for t in targets if t.unit_id],
+        "target_zones": [t.zone_id for t in targets if t.zone_id],
+        "target_clusters": [t.cluster_id for t in targets if t.cluster_id],
+        "starts_at": timezone.localtime(starts or now + timedelta(hours=1), LOCAL_TZ),
+        "rrule": slot.rrule,
+        "valid_until": slot.valid_until and timezone.localtime(slot.valid_until, LOCAL_TZ),
+        "content": slot.content,
+        "items": list(slot.entries.order_by("position").values_list("item_id", flat=True)),
+        "tts_text": slot.tts_text,
+        "tts_voice": slot.tts_voice,
+        "tts_speed": slot.tts_speed,
+        "relay_url": slot.relay_url,
+        "duration_seconds": slot.duration_seconds,
+    }
+
+
+def _programme_form(request, programme: Programme | None):
     units = _units(request)
-    form = ProgrammeForm(request.POST or None, units=units)
+    initial = _initial(programme) if programme is not None else None
+    form = ProgrammeForm(request.POST or None, units=units, initial=initial)
     conflicts = None
     if request.method == "POST" and form.is_valid():
         slot = form.slot()
@@ -136,27 +192,39 @@ def programme_add(request):
                 bulletin_class=form.cleaned_data["bulletin_class"],
                 targets=targets,
                 slots=[{**slot, "duration": slot.get("duration_seconds") or 300}],
+                exclude_programme_id=programme.pk if programme is not None else None,
             )
             for conflict in conflicts:
                 conflict["rule_text"] = RULE_TEXT[conflict["rule"]]
             if not conflicts or form.cleaned_data.get("confirm"):
-                programme = services.programme_create(
-                    user=request.user,
-                    name=form.cleaned_data["name"],
-                    bulletin_class=form.cleaned_data["bulletin_class"],
-                    targets=targets,
-                    slots=[slot],
-                )
-                messages.success(request, _("“%(name)s” scheduled.") % {"name": programme.name})
+                fields = {
+                    "user": request.user,
+                    "name": form.cleaned_data["name"],
+                    "bulletin_class": form.cleaned_data["bulletin_class"],
+                    "targets": targets,
+                    "slots": [slot],
+                }
+                try:
+                    if programme is None:
+                        saved = services.programme_create(**fields)
+                        done = _("“%(name)s” scheduled.")
+                    else:
+                        saved = services.programme_revise(programme=programme, **fields)
+                        done = _("“%(name)s” revised: the new version plays from now on.")
+                except (ValidationError, PermissionDenied) as exc:
+                    messages.error(request, " ".join(getattr(exc, "messages", [str(exc)])))
+                    return redirect("broadcast_programmes")
+                messages.success(request, done % {"name": saved.name})
                 return redirect("broadcast_programmes")
             data = request.POST.copy()
             data["confirm"] = "on"
             form = ProgrammeForm(data, units=units)
             form.is_valid()
+    title = _("New broadcast programme") if programme is None else _("Edit broadcast programme")
     return render(
         request,
         "broadcast/admin/programme_form.html",
-        {"page_title": _("New broadcast programme"), "form": form, "conflicts": conflicts},
+        {"page_title": title, "form": form, "conflicts": conflicts, "programme": programme},
     )
 
 

@@ -118,6 +118,11 @@ def register_broadcast_urls():
     return [
         path("phat-thanh/chuong-trinh/", views.programme_index, name="broadcast_programmes"),
         path("phat-thanh/chuong-trinh/them/", views.programme_add, name="broadcast_programme_add"),
+        path(
+            "phat-thanh/chuong-trinh/<int:pk>/sua/",
+            views.programme_edit,
+            name="broadcast_programme_edit",
+        ),
         path("phat-thanh/khan-cap/", views.emergency, name="broadcast_emergency"),
         path("phat-thanh/giam-sat/", views.monitoring, name="broadcast_monitoring"),
         path("phat-thanh/xac-nhan-phat/", views.proof_of_play_view, name="broadcast_proof"),
@@ -183,6 +188,9 @@ def register_broadcast_menu():
 def register_broadcast_log_actions(actions):
     actions.register_action("broadcast.schedule", _("Schedule broadcast"), _("Broadcast scheduled"))
     actions.register_action("broadcast.stop", _("Stop broadcast"), _("Broadcast stopped"))
+    actions.register_action(
+        "broadcast.revise", _("Edit broadcast programme"), _("Broadcast programme revised")
+    )
     actions.register_action(
         "broadcast.emergency_start",
         _("Start emergency broadcast"),

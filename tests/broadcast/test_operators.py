@@ -93,6 +93,66 @@ def test_programme_list_and_stop(world, scheduler_client):
     assert device_timeline(device_id=device.pk)["entries"] == []
 
 
+def test_scheduler_edits_a_programme_and_the_devices_follow(world, scheduler_client):
+    from wagtail.models import ModelLogEntry
+
+    device, _ = world["devices"]["A1"]
+    scheduler_client.post(reverse("broadcast_programme_add"), form_data(world))
+    original = Programme.objects.get()
+    before = device_timeline(device_id=device.pk)["entries"]
+    assert len(before) == 2  # today's and tomorrow's 'Bản tin chiều'
+
+    url = reverse("broadcast_programme_edit", args=[original.pk])
+    page = scheduler_client.get(url).content.decode()
+    assert "Bản tin chiều" in page and "FREQ=DAILY" in page  # the form is filled in
+    assert "dừng phiên bản hiện tại" in page  # what saving does, said in Vietnamese
+
+    later = timezone.localtime(timezone.now() + timedelta(hours=3), LOCAL_TZ)
+    response = scheduler_client.post(
+        url,
+        form_data(world, name="Bản tin chiều (sửa)", starts_at=later.strftime("%d/%m/%Y %H:%M")),
+    )
+    # No conflict with its own previous version: saved at once.
+    assert response.status_code == 302
+    original.refresh_from_db()
+    revised = Programme.objects.get(replaces=original)
+    assert original.stopped_at is not None and revised.stopped_at is None
+    after = device_timeline(device_id=device.pk)["entries"]
+    starts = [timezone.localtime(e.start, LOCAL_TZ).strftime("%H:%M") for e in after]
+    assert starts == [later.strftime("%H:%M")] * 2
+    assert {e.programme_name for e in after} == {"Bản tin chiều (sửa)"}
+    assert ModelLogEntry.objects.filter(action="broadcast.revise").count() == 1
+    listing = scheduler_client.get(reverse("broadcast_programmes")).content.decode()
+    assert "Bản tin chiều (sửa)" in listing
+
+    # A stopped version is not edited again.
+    response = scheduler_client.post(url, form_data(world, name="Lần nữa"), follow=True)
+    assert "Lần nữa" not in response.content.decode()
+    assert not Programme.objects.filter(name="Lần nữa").exists()
+
+
+def test_a_scheduler_of_another_commune_cannot_edit(world):
+    original = programme_create(
+        user=world["scheduler"],
+        name="Của xã A",
+        targets=[{"unit": world["units"]["A"]}],
+        slots=[
+            {
+                "starts_at": timezone.now() + timedelta(hours=1),
+                "rrule": "FREQ=DAILY",
+                "items": [world["items"]["bt1"].pk],
+            }
+        ],
+    )
+    client = Client()
+    client.force_login(make_user("laplich_c", unit=world["units"]["C"], role=Role.SCHEDULER))
+    url = reverse("broadcast_programme_edit", args=[original.pk])
+    response = client.post(url, form_data(world, name="Chiếm quyền"))
+    assert response.status_code == 200  # commune A is not even offered to this user
+    original.refresh_from_db()
+    assert original.stopped_at is None and not Programme.objects.filter(replaces=original)
+
+
 def test_emergency_screen_starts_and_stops(world):
     client = Client()
     client.force_login(world["admin"])

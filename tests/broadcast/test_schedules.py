@@ -370,3 +370,38 @@ def test_a_tts_bulletin_is_rendered_to_audio_for_loudspeakers(world):
     rendition_build(asset_id=slot.tts_asset_id, profile="loudspeaker")
     part = entries_of(world, "A1")[0].parts[0]
     assert part["type"] == "audio" and part["tts"] is True and part["duration"] > 0.3
+
+
+def test_a_revision_needs_the_rights_on_both_versions_and_emergencies_are_not_revised(world):
+    from broadcast.services import programme_revise
+
+    units, items, admin = world["units"], world["items"], world["admin"]
+    district_wide = programme_create(
+        user=admin,
+        name="Bản tin huyện",
+        targets=[{"unit": units["X"]}],
+        slots=[playlist([items["bt2"]], at=soon(60))],
+    )
+    # The commune scheduler may schedule for A, not stop the district's programme.
+    with pytest.raises(PermissionDenied):
+        programme_revise(
+            user=world["scheduler"],
+            programme=district_wide,
+            name="Thu hẹp",
+            bulletin_class="normal",
+            targets=[{"unit": units["A"]}],
+            slots=[playlist([items["bt1"]], at=soon(90))],
+        )
+    district_wide.refresh_from_db()
+    assert district_wide.stopped_at is None and not Programme.objects.filter(name="Thu hẹp")
+
+    alarm = emergency_start(user=admin, name="Lũ", targets=[{"unit": units["A"]}], tts_text="Lũ")
+    with pytest.raises(ValidationError):
+        programme_revise(
+            user=admin,
+            programme=alarm,
+            name="Lũ (sửa)",
+            bulletin_class="normal",
+            targets=[{"unit": units["A"]}],
+            slots=[playlist([items["bt1"]], at=soon(90))],
+        )
