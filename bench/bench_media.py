@@ -5,19 +5,26 @@ Run:  .venv/bin/python bench/bench_media.py [--minutes 10,60] [--video-seconds 3
       [--skip-naive] [--skip-video]
 
 For each audio length it measures, each in its own process (peak memory is the largest
-single process of that run: Python or one ffmpeg, from wait4's ru_maxrss):
+single process of that run: Python or one ffmpeg, from wait4's ru_maxrss; CPU seconds are
+user + system time of the timed part, ffmpeg children included):
 
-* pipeline — ``media.processing.asset_process``: one measuring decode (ebur128, all pre-gain
-  chains, waveform), one decode for every audio profile (asplit → gain → limiter →
-  encoders), a re-measure of every output (two at a time), and a corrective pass only for a
-  branch whose limiter cost more than 0.5 LU; database writes and atomic renames included;
+* pipeline — ``media.processing.asset_process``: one measuring decode (one graph per
+  pre-gain chain, one for the waveform envelope, one holding every ebur128), one decode for
+  every audio profile (one graph per branch: pre-filters → gain → limiter → its encoder), a
+  re-measure of every output (all at once), and a corrective pass only for a branch whose
+  limiter cost more than 0.5 LU; database writes and atomic renames included;
 * bare — the very ffmpeg commands the pipeline ran (recorded by ``media.ffmpeg``), replayed
-  with the same concurrency and nothing else;
+  with the same concurrency and nothing else; each step's wall time is reported;
 * naive — per profile, a two-pass ``loudnorm`` (analysis pass, then a linear normalising
-  encode pass), plus a separate waveform pass.
+  encode pass), one profile after the other, plus a separate waveform pass. It makes the
+  same product: each profile's down-mix, pre-filters (the loudspeaker's band-pass,
+  ``dynaudnorm`` and compressor) and dynamics, encoder arguments, channels and rate are read
+  from ``media.profiles`` through the pipeline's own ``measure_chain``/``out_channels``
+  (``naive_recipe``), so the two cannot drift apart; only the normalisation differs.
 
 Outputs must land within ±0.5 LU of their targets (pipeline, measured by its own ebur128
 re-measure). Uses a throw-away SQLite database and media folder under a temporary folder.
+The last lines give the UTC time and the load average at start and end.
 """
 
 import argparse
@@ -42,6 +49,15 @@ def setup_django(var: Path) -> None:
     import django
 
     django.setup()
+
+
+def cpu_seconds() -> float:
+    """User + system CPU of this process and of every child it has waited for (ffmpeg)."""
+    import resource
+
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
 
 
 def ffmpeg() -> str:
@@ -95,9 +111,9 @@ def phase_pipeline(source: Path, var: Path, kind: str, log_path: Path) -> dict:
     with open(source, "rb") as fh:
         asset = asset_create(upload=File(fh, name=source.name), kind=kind)
     ff.command_log = []
-    started = time.perf_counter()
+    cpu0, started = cpu_seconds(), time.perf_counter()
     asset = asset_process(asset_id=asset.pk)
-    wall = time.perf_counter() - started
+    wall, cpu = time.perf_counter() - started, cpu_seconds() - cpu0
     log_path.write_text(json.dumps(ff.command_log))
     errors = {}
     for r in asset.renditions.all():
@@ -105,6 +121,7 @@ def phase_pipeline(source: Path, var: Path, kind: str, log_path: Path) -> dict:
             errors[r.profile] = round(r.loudness["integrated"] - r.loudness["target"], 2)
     return {
         "wall": wall,
+        "cpu": cpu,
         "status": asset.status,
         "error": asset.error,
         "lu_errors": errors,
@@ -143,7 +160,7 @@ def phase_bare(log_path: Path) -> dict:
         return "transcode" if "-progress" in cmds[0] else "measure"
 
     steps = []
-    started = time.perf_counter()
+    cpu0, started = cpu_seconds(), time.perf_counter()
     for pooled, cmds in groups:
         t0 = time.perf_counter()
         if pooled:
@@ -153,7 +170,8 @@ def phase_bare(log_path: Path) -> dict:
             for cmd in cmds:
                 run(cmd)
         steps.append((step_name(pooled, cmds), round(time.perf_counter() - t0, 2)))
-    return {"wall": time.perf_counter() - started, "commands": len(commands), "steps": steps}
+    wall, cpu = time.perf_counter() - started, cpu_seconds() - cpu0
+    return {"wall": wall, "cpu": cpu, "commands": len(commands), "steps": steps}
 
 
 NAIVE_PROFILES = ["loudspeaker", "broadcast_audio", "web_audio"]
@@ -189,7 +207,7 @@ def phase_naive(source: Path, out: Path) -> dict:
     ff = ffmpeg()
     outputs = {}
     parts = {"analysis": 0.0, "encode": 0.0, "waveform": 0.0}
-    started = time.perf_counter()
+    cpu0, started = cpu_seconds(), time.perf_counter()
     for name, (pre, target, tp, args) in recipes.items():
         norm = f"loudnorm=I={target}:TP={tp}:LRA=11"
         t0 = time.perf_counter()
@@ -222,7 +240,7 @@ def phase_naive(source: Path, out: Path) -> dict:
         check=True,
     )  # fmt: skip
     parts["waveform"] = time.perf_counter() - t0
-    wall = time.perf_counter() - started
+    wall, cpu = time.perf_counter() - started, cpu_seconds() - cpu0
     lu = {}
     for name, path in outputs.items():
         proc = subprocess.run(
@@ -233,7 +251,7 @@ def phase_naive(source: Path, out: Path) -> dict:
         summary = proc.stderr[proc.stderr.rindex("Summary:") :]
         value = float(re.search(r"I:\s+(-?[\d.]+) LUFS", summary).group(1))
         lu[name] = round(value - recipes[name][1], 2)
-    return {"wall": wall, "lu_errors": lu, "parts": parts,
+    return {"wall": wall, "cpu": cpu, "lu_errors": lu, "parts": parts,
             "filters": {n: r[0] for n, r in recipes.items()}}  # fmt: skip
 
 
@@ -293,6 +311,7 @@ def main():
                 "case": f"{minutes:g} min speech → 3 audio profiles + waveform",
                 "pipeline": (pipe["wall"], pipe_mem),
                 "bare": (bare["wall"], bare_mem),
+                "cpu": {"pipeline": pipe["cpu"], "bare": bare["cpu"]},
                 "lu": pipe["lu_errors"],
                 "status": pipe["status"],
                 "corrected": pipe["corrected"],
@@ -308,6 +327,7 @@ def main():
                 row["naive"] = (naive["wall"], naive_mem)
                 row["naive_lu"] = naive["lu_errors"]
                 row["naive_parts"] = naive["parts"]
+                row["cpu"]["naive"] = naive["cpu"]
             rows.append(row)
             print_row(row, flush=True)
         video_row = None
@@ -328,14 +348,18 @@ def main():
 
 
 def print_steps(rows):
-    """Where the time goes: (a)'s steps, (b)'s passes (wall seconds)."""
+    """Where the time goes: (a)'s steps and (b)'s passes (wall seconds), and the CPU time
+    (user + system, ffmpeg included) each approach used: on a shared machine the CPU
+    seconds move much less than the wall seconds."""
     print()
-    print("| case | (a) steps (s) | (b) passes (s) |")
-    print("| --- | --- | --- |")
+    print("| case | (a) steps, wall (s) | (b) passes, wall (s) | CPU s: pipeline / bare / naive |")
+    print("| --- | --- | --- | --- |")
     for row in rows:
         steps = ", ".join(f"{name} {t:.1f}" for name, t in row["steps"])
         parts = ", ".join(f"{k} {v:.1f}" for k, v in row.get("naive_parts", {}).items())
-        print(f"| {row['case'].split(' →')[0]} | {steps} | {parts or '—'} |")
+        cpu = " / ".join(f"{row['cpu'][k]:.1f}" for k in ("pipeline", "bare", "naive")
+                         if k in row["cpu"])  # fmt: skip
+        print(f"| {row['case'].split(' →')[0]} | {steps} | {parts or '—'} | {cpu} |")
 
 
 def print_row(row, flush=False):
