@@ -418,7 +418,6 @@ def emergency_start(
     )
 
 
-@transaction.atomic
 def programme_revise(
     *,
     user,
@@ -459,6 +458,7 @@ def programme_revise(
     return revised
 
 
+@transaction.atomic
 def programme_stop(*, user, programme: Programme, now=None) -> Programme:
     """Stop a programme now (an emergency ends on every device); audit-logged."""
     programme = Programme.objects.select_for_update().get(pk=programme.pk)

@@ -405,3 +405,32 @@ def test_a_revision_needs_the_rights_on_both_versions_and_emergencies_are_not_re
             targets=[{"unit": units["A"]}],
             slots=[playlist([items["bt1"]], at=soon(90))],
         )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_stop_and_revise_open_their_own_transaction(world):
+    """Called from a script, a task or the device API (no request transaction around them),
+    stopping and editing still lock the row and commit as one."""
+    from broadcast.services import programme_revise
+
+    units, items, admin = world["units"], world["items"], world["admin"]
+    first = programme_create(
+        user=admin,
+        name="Sáng",
+        targets=[{"unit": units["A"]}],
+        slots=[playlist([items["bt1"]], at=soon(60))],
+    )
+    revised = programme_revise(
+        user=admin,
+        programme=first,
+        name="Sáng (sửa)",
+        bulletin_class="normal",
+        targets=[{"unit": units["A"]}],
+        slots=[playlist([items["bt1"]], at=soon(120))],
+    )
+    first.refresh_from_db()
+    assert first.stopped_at is not None and revised.replaces_id == first.pk
+    programme_stop(user=admin, programme=revised)
+    revised.refresh_from_db()
+    assert revised.stopped_at is not None
+    assert entries_of(world, "A1") == []
