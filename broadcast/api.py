@@ -267,9 +267,10 @@ def heartbeat_accept(device_id: int, data: dict) -> dict:
     """Record a valid heartbeat (buffered in Redis when there is one) and answer it; shared
     with the fast path (``middleware.DeviceFastPathMiddleware``)."""
     now = timezone.now()
-    if not heartbeats.buffer(device_id=device_id, data=data, now=now):
+    pending = heartbeats.buffer(device_id=device_id, data=data, now=now)
+    if pending is None:
         services.heartbeat_record(device_id=device_id, data=data, now=now)
-    pending = services.commands_pending_count(device_id=device_id)
+        pending = services.commands_pending_count(device_id=device_id)
     return {"ok": True, "server_time": now.isoformat(), "pending_commands": pending}
 
 

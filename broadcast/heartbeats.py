@@ -7,7 +7,11 @@ more than one PostgreSQL server on two cores keeps up with. With a Redis cache (
 trip to Redis:
 
 - ``bc:hb:state``: hash device id → its latest state (JSON); a newer heartbeat overwrites;
-- ``bc:hb:counts``: hash ``<device>:<local day>:h|f`` → heartbeats and failures counted.
+- ``bc:hb:counts``: hash ``<device>:<local day>:h|f`` → heartbeats and failures counted;
+- ``bc:pending``: hash device id → unacknowledged commands, read in the same round trip
+  for the answer's ``pending_commands``. Issuing and acknowledging commands move it after
+  commit; every flush rebuilds it from the database, so a counter lost with Redis or
+  raced by a rebuild is right again within one flush interval.
 
 :func:`flush` (Celery beat, every ``BROADCAST_HEARTBEAT_FLUSH_SECONDS``, and before every
 offline check) renames both hashes away atomically, writes them with a handful of bulk
@@ -40,6 +44,7 @@ from .timeline import LOCAL_TZ
 logger = logging.getLogger(__name__)
 
 STATE = "bc:hb:state"
+PENDING = "bc:pending"
 COUNTS = "bc:hb:counts"
 LOCK = "bc:hb:lock"
 FLUSHING = ":flushing"
@@ -88,11 +93,12 @@ def _key(name: str) -> str:
     return cache.make_key(name)
 
 
-def buffer(*, device_id: int, data: dict, now: datetime) -> bool:
-    """Buffer one heartbeat in Redis; ``False`` when there is no Redis to buffer in."""
+def buffer(*, device_id: int, data: dict, now: datetime) -> int | None:
+    """Buffer one heartbeat in Redis and return the device's pending commands; ``None``
+    when there is no Redis to buffer in."""
     client = _client()
     if client is None:
-        return False
+        return None
     fields, failed = heartbeat_fields(data)
     fields["last_seen_at"] = now.isoformat()
     day = timezone.localtime(now, LOCAL_TZ).date().isoformat()
@@ -101,8 +107,44 @@ def buffer(*, device_id: int, data: dict, now: datetime) -> bool:
     pipe.hincrby(_key(COUNTS), f"{device_id}:{day}:h", 1)
     if failed:
         pipe.hincrby(_key(COUNTS), f"{device_id}:{day}:f", 1)
+    pipe.hget(_key(PENDING), str(device_id))
+    pending = pipe.execute()[-1]
+    return max(int(pending or 0), 0)
+
+
+def pending_changed(changes: dict[int, int]) -> None:
+    """Move the pending-command counters (device id → +n / −n), after commit."""
+    client = _client()
+    if client is None or not changes:
+        return
+    pipe = client.pipeline(transaction=False)
+    for device_id, delta in changes.items():
+        pipe.hincrby(_key(PENDING), str(device_id), delta)
     pipe.execute()
-    return True
+
+
+def pending_rebuild() -> int:
+    """Rebuild the pending-command counters from the database; returns how many devices
+    have commands waiting."""
+    client = _client()
+    if client is None:
+        return 0
+    from django.db.models import Count
+
+    from .models import Command
+
+    counts = dict(
+        Command.objects.filter(acknowledged_at__isnull=True)
+        .values("device_id")
+        .annotate(n=Count("id"))
+        .values_list("device_id", "n")
+    )
+    pipe = client.pipeline(transaction=True)
+    pipe.delete(_key(PENDING))
+    if counts:
+        pipe.hset(_key(PENDING), mapping={str(k): v for k, v in counts.items()})
+    pipe.execute()
+    return len(counts)
 
 
 def flush() -> int:
@@ -132,6 +174,7 @@ def flush() -> int:
         else:
             written = 0
         client.delete(_key(STATE + FLUSHING), _key(COUNTS + FLUSHING))
+        pending_rebuild()
         return written
     finally:
         if client.get(_key(LOCK)) == lock.encode():

@@ -559,6 +559,11 @@ def commands_create(
                 "pk", flat=True
             )
         )
+    if ids:
+        per_device: dict[int, int] = {}
+        for device_id in device_ids:
+            per_device[device_id] = per_device.get(device_id, 0) + 1
+        transaction.on_commit(lambda: heartbeats.pending_changed(per_device))
     if ids and settings.MQTT_URL:
         from .tasks import commands_push
 
@@ -593,10 +598,13 @@ def command_issue(*, user, devices: list[Device], kind: str, payload: dict | Non
 def command_acknowledge(*, device_id: int, command_id: int, status: str, detail: str = "") -> bool:
     """Mark a device's own command done (or failed); replays are harmless. False if the
     command is not this device's."""
-    updated = Command.objects.filter(pk=command_id, device_id=device_id).update(
-        acknowledged_at=timezone.now(), ack_status=status[:16], ack_detail=detail[:500]
-    )
-    return bool(updated)
+    fields = {"acknowledged_at": timezone.now(), "ack_status": status[:16],
+              "ack_detail": detail[:500]}  # fmt: skip
+    mine = Command.objects.filter(pk=command_id, device_id=device_id)
+    if mine.filter(acknowledged_at__isnull=True).update(**fields):
+        transaction.on_commit(lambda: heartbeats.pending_changed({device_id: -1}))
+        return True
+    return bool(mine.update(**fields))  # a replay: the latest status wins
 
 
 # --- heartbeats and play logs -------------------------------------------------------------

@@ -123,3 +123,39 @@ def test_without_redis_each_heartbeat_is_written_at_once(world, client: Client):
     device.refresh_from_db()
     assert device.volume == 45 and device.last_seen_at is not None
     assert heartbeats_flush() == 0
+
+
+def test_the_answer_counts_pending_commands_and_heals_after_a_redis_loss(
+    world, client: Client, redis_cache, django_capture_on_commit_callbacks
+):
+    import redis
+
+    from broadcast.services import command_issue
+
+    device, token = world["devices"]["A1"]
+    with django_capture_on_commit_callbacks(execute=True):
+        command_id = command_issue(
+            user=world["admin"], devices=[device], kind="set_volume", payload={"volume": 80}
+        )[0]
+    assert beat(client, device, token).json()["pending_commands"] == 1
+
+    # Redis forgets the counters (a restart): the next flush rebuilds them from the database.
+    server = redis.Redis.from_url(redis_cache["location"])
+    server.delete(f"{redis_cache['prefix']}:1:{heartbeats.PENDING}")
+    assert beat(client, device, token).json()["pending_commands"] == 0
+    heartbeats_flush()
+    assert beat(client, device, token).json()["pending_commands"] == 1
+
+    def acknowledge():
+        with django_capture_on_commit_callbacks(execute=True):
+            return client.post(
+                f"/api/v1/devices/{device.pk}/commands/{command_id}/ack",
+                data=json.dumps({"status": "done"}),
+                content_type="application/json",
+                **bearer(token),
+            )
+
+    assert acknowledge().status_code == 200
+    assert beat(client, device, token).json()["pending_commands"] == 0
+    acknowledge()  # a replayed acknowledgement does not count twice
+    assert beat(client, device, token).json()["pending_commands"] == 0
