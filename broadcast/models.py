@@ -304,7 +304,16 @@ class Command(models.Model):
     class Meta:
         verbose_name = _("device command")
         verbose_name_plural = _("device commands")
-        indexes = [models.Index(fields=["device", "acknowledged_at"])]
+        indexes = [
+            models.Index(fields=["device", "acknowledged_at"]),
+            # The pending ones only: what every heartbeat flush counts (stays small while
+            # the table grows with every command ever sent).
+            models.Index(
+                fields=["device"],
+                condition=models.Q(acknowledged_at__isnull=True),
+                name="broadcast_command_pending",
+            ),
+        ]
 
 
 class PlayLog(models.Model):
