@@ -308,10 +308,11 @@ BROADCAST_MQTT_TOPIC_PREFIX = os.environ.get("BROADCAST_MQTT_TOPIC_PREFIX", "ngu
 # every BROADCAST_HEARTBEAT_FLUSH_SECONDS (broadcast.heartbeats); "off" writes each one.
 BROADCAST_HEARTBEAT_BUFFER = os.environ.get("BROADCAST_HEARTBEAT_BUFFER", "auto")
 BROADCAST_HEARTBEAT_FLUSH_SECONDS = float(os.environ.get("BROADCAST_HEARTBEAT_FLUSH_SECONDS", "10"))
-CELERY_BEAT_SCHEDULE["broadcast-heartbeats-flush"] = {
-    "task": "broadcast.tasks.heartbeats_flush",
-    "schedule": BROADCAST_HEARTBEAT_FLUSH_SECONDS,
-}
+if CACHES["default"]["BACKEND"] == "cms.cache.RedisCache":  # nothing to flush otherwise
+    CELERY_BEAT_SCHEDULE["broadcast-heartbeats-flush"] = {
+        "task": "broadcast.tasks.heartbeats_flush",
+        "schedule": BROADCAST_HEARTBEAT_FLUSH_SECONDS,
+    }
 CELERY_BEAT_SCHEDULE["broadcast-offline-alerts"] = {
     "task": "broadcast.tasks.devices_check_offline",
     "schedule": 60.0,
