@@ -147,17 +147,23 @@ def pending_rebuild() -> int:
     return len(counts)
 
 
-def flush() -> int:
+def flush(*, wait_seconds: float = 0) -> int:
     """Write the buffered heartbeats to the database; returns how many devices' states were
-    written (0 without Redis, or when another flush holds the lock)."""
+    written (0 without Redis, or when another flush holds the lock for longer than
+    ``wait_seconds``: the offline check waits, so it never runs beside a batch in flight)."""
     client = _client()
     if client is None:
         return 0
+    import time
+
     import redis
 
     lock = secrets.token_hex(8)
-    if not client.set(_key(LOCK), lock, nx=True, ex=300):
-        return 0
+    deadline = time.monotonic() + wait_seconds
+    while not client.set(_key(LOCK), lock, nx=True, ex=300):
+        if time.monotonic() >= deadline:
+            return 0
+        time.sleep(0.2)
     try:
         for name in (STATE, COUNTS):
             if not client.exists(_key(name + FLUSHING)):

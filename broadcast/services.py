@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -418,6 +418,25 @@ def emergency_start(
     )
 
 
+def _programme_targets(programme: Programme) -> list[dict]:
+    return [
+        {"cluster": t.cluster, "zone": t.zone, "unit": t.unit}
+        for t in programme.targets.select_related("cluster__commune", "zone__commune", "unit")
+    ]
+
+
+def user_can_manage_programme(user, programme: Programme, *, targets=None) -> bool:
+    """Whether ``user`` may stop (or edit) ``programme``: every target must be in their
+    scheduling subtrees (their emergency rights for an emergency)."""
+    check = (
+        user_can_emergency
+        if programme.bulletin_class == BulletinClass.EMERGENCY
+        else (user_can_schedule)
+    )
+    targets = _programme_targets(programme) if targets is None else targets
+    return all(check(user, _target_unit(target)) for target in targets)
+
+
 def programme_revise(
     *,
     user,
@@ -443,6 +462,8 @@ def programme_revise(
         current = Programme.objects.select_for_update().get(pk=programme.pk)
         if current.stopped_at is not None:
             raise ValidationError(_("This programme has stopped; it cannot be edited."))
+        if not user_can_manage_programme(user, current):
+            raise PermissionDenied(_("You cannot stop this programme."))
         revised = programme_create(
             user=user,
             name=name,
@@ -464,19 +485,9 @@ def programme_stop(*, user, programme: Programme, now=None) -> Programme:
     programme = Programme.objects.select_for_update().get(pk=programme.pk)
     if programme.stopped_at is not None:
         return programme
-    targets = [
-        {"cluster": t.cluster, "zone": t.zone, "unit": t.unit}
-        for t in programme.targets.select_related("cluster__commune", "zone__commune", "unit")
-    ]
-    for target in targets:
-        unit = _target_unit(target)
-        allowed = (
-            user_can_emergency(user, unit)
-            if programme.bulletin_class == BulletinClass.EMERGENCY
-            else user_can_schedule(user, unit)
-        )
-        if not allowed:
-            raise PermissionDenied(_("You cannot stop this programme."))
+    targets = _programme_targets(programme)
+    if not user_can_manage_programme(user, programme, targets=targets):
+        raise PermissionDenied(_("You cannot stop this programme."))
     now = now or timezone.now()
     programme.stopped_at = now
     programme.stopped_by = user if getattr(user, "is_authenticated", False) else None
@@ -638,15 +649,9 @@ def heartbeat_record(*, device_id: int, data: dict, now=None) -> None:
 
 
 def commands_pending_count(*, device_id: int) -> int:
-    """Unacknowledged commands of a device (told in every heartbeat answer): one indexed
-    count in plain SQL, since it runs on every heartbeat."""
-    table = connection.ops.quote_name(Command._meta.db_table)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT COUNT(*) FROM {table} WHERE device_id = %s AND acknowledged_at IS NULL",  # noqa: S608
-            [device_id],
-        )
-        return cursor.fetchone()[0]
+    """Unacknowledged commands of a device, for heartbeat answers when there is no Redis
+    counter (``heartbeats.buffer`` reads that one)."""
+    return Command.objects.filter(device_id=device_id, acknowledged_at__isnull=True).count()
 
 
 def _entry_slot(entry_id: str) -> int | None:
@@ -737,7 +742,7 @@ def devices_check_offline(*, now=None) -> int:
     ``BROADCAST_OFFLINE_ALERT_MINUTES`` (once per outage); returns how many were opened.
     Buffered heartbeats are written first, so a device is never called silent while its
     heartbeats wait in Redis."""
-    heartbeats.flush()
+    heartbeats.flush(wait_seconds=60)
     now = now or timezone.now()
     limit = now - timedelta(minutes=settings.BROADCAST_OFFLINE_ALERT_MINUTES)
     silent = Device.objects.filter(

@@ -122,6 +122,9 @@ def programme_edit(request, pk: int):
     ``services.programme_revise``); only an active, non-emergency programme of one slot
     (what this form schedules) is edited here."""
     programme = get_object_or_404(Programme.objects.prefetch_related("slots", "targets"), pk=pk)
+    if not services.user_can_manage_programme(request.user, programme):
+        messages.error(request, _("You cannot edit this programme."))
+        return redirect("broadcast_programmes")
     if not editable(programme):
         messages.error(request, _("Only an active programme with one slot can be edited here."))
         return redirect("broadcast_programmes")

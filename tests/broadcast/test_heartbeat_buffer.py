@@ -159,3 +159,20 @@ def test_the_answer_counts_pending_commands_and_heals_after_a_redis_loss(
     assert beat(client, device, token).json()["pending_commands"] == 0
     acknowledge()  # a replayed acknowledgement does not count twice
     assert beat(client, device, token).json()["pending_commands"] == 0
+
+
+def test_one_flush_at_a_time_and_the_offline_check_waits_for_it(world, client: Client, redis_cache):
+    import redis
+
+    device, token = world["devices"]["A1"]
+    beat(client, device, token, volume=20)
+    server = redis.Redis.from_url(redis_cache["location"])
+    lock = f"{redis_cache['prefix']}:1:{heartbeats.LOCK}"
+    server.set(lock, "another-flush", ex=30)
+    assert heartbeats.flush(wait_seconds=0.5) == 0  # busy elsewhere: nothing taken
+    device.refresh_from_db()
+    assert device.volume is None
+    server.delete(lock)
+    assert heartbeats.flush(wait_seconds=0.5) == 1
+    device.refresh_from_db()
+    assert device.volume == 20

@@ -147,8 +147,10 @@ def test_a_scheduler_of_another_commune_cannot_edit(world):
     client = Client()
     client.force_login(make_user("laplich_c", unit=world["units"]["C"], role=Role.SCHEDULER))
     url = reverse("broadcast_programme_edit", args=[original.pk])
+    page = client.get(url, follow=True).content.decode()
+    assert "Của xã A" not in page and "Bạn không thể sửa chương trình này" in page
     response = client.post(url, form_data(world, name="Chiếm quyền"))
-    assert response.status_code == 200  # commune A is not even offered to this user
+    assert response.status_code == 302  # refused before the form (commune A is not theirs)
     original.refresh_from_db()
     assert original.stopped_at is None and not Programme.objects.filter(replaces=original)
 
