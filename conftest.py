@@ -5,6 +5,7 @@ one of those services fail instead of skip; CI sets it so a missing service is r
 """
 
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -68,6 +69,80 @@ def _base_data(request):
     seed_base_data()
 
 
+SESSION_WORKER_NAME = f"session@{socket.gethostname()}"
+_session_worker: list[subprocess.Popen] = []
+
+
+def _workers_busy() -> str:
+    """Why the broker or the session worker is not quiet yet ("" when it is): messages
+    waiting in a queue, or tasks the worker is running, holds in reserve or has scheduled."""
+    from cms.celery import app
+
+    consumer = bool(_session_worker) and _session_worker[0].poll() is None
+    with app.connection_for_write() as conn:
+        channel = conn.default_channel
+        waiting = {}
+        for queue in settings.CELERY_TASK_QUEUES_ALL:
+            if consumer:
+                waiting[queue] = channel.queue_declare(queue).message_count
+            else:  # nobody will run them: drop them rather than leak them into later tests
+                channel.queue_purge(queue)
+    waiting = {q: n for q, n in waiting.items() if n}
+    if waiting:
+        return f"messages waiting: {waiting}"
+    if (busy := _other_sessions_busy()) or not consumer:
+        return busy
+    inspect = app.control.inspect(destination=[SESSION_WORKER_NAME], timeout=1.0, limit=1)
+    for what in ("active", "reserved", "scheduled"):
+        # A solo worker answers only between tasks: no answer means it is busy.
+        replies = getattr(inspect, what)() or {}
+        if replies.get(SESSION_WORKER_NAME) is None:
+            return f"the session worker did not answer {what}()"
+        if replies[SESSION_WORKER_NAME]:
+            return f"the session worker has {len(replies[SESSION_WORKER_NAME])} {what} task(s)"
+    return ""
+
+
+def _other_sessions_busy() -> str:
+    """PostgreSQL sessions on the test database, other than this one, that are running a
+    statement or hold a transaction open (a worker's task, or what a killed one left)."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return ""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT state, left(query, 80) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            " AND backend_type = 'client backend'"
+            " AND state IN ('active', 'idle in transaction', 'idle in transaction (aborted)')"
+        )
+        rows = cursor.fetchall()
+    return f"other database sessions busy: {rows}" if rows else ""
+
+
+@pytest.fixture(autouse=True)
+def _workers_quiet_before_flush(request):
+    """After a test that ran tasks through the broker, wait until nothing is queued or running
+    before the transactional test's flush. A task still writing (the search index of items a
+    test published, say) can deadlock with the flush's TRUNCATE; the flush then fails and
+    leaves the rows behind for every later test."""
+    if not request.node.get_closest_marker("worker"):
+        yield
+        return
+    marker = request.node.get_closest_marker("django_db")
+    if marker is None:
+        yield
+        return
+    request.getfixturevalue("_django_db_helper")  # set up first, so torn down after this
+    yield
+    deadline = time.monotonic() + 120
+    while (busy := _workers_busy()) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    if busy:
+        pytest.fail(f"the Celery workers were still busy 120 s after the test: {busy}")
+
+
 @pytest.fixture(scope="session")
 def _worker_process(django_db_setup, django_db_blocker, tmp_path_factory):
     """A real ``celery worker`` process sharing the test database and files."""
@@ -93,6 +168,8 @@ def _worker_process(django_db_setup, django_db_blocker, tmp_path_factory):
                 "solo",
                 "-Q",
                 ",".join(settings.CELERY_TASK_QUEUES_ALL),
+                "-n",
+                SESSION_WORKER_NAME,
                 "--loglevel",
                 "INFO",
                 "--without-heartbeat",
@@ -104,6 +181,7 @@ def _worker_process(django_db_setup, django_db_blocker, tmp_path_factory):
             stdout=out,
             stderr=subprocess.STDOUT,
         )
+    _session_worker.append(proc)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if proc.poll() is not None:
