@@ -126,7 +126,7 @@ def phase_pipeline(source: Path, var: Path, kind: str, log_path: Path) -> dict:
         "error": asset.error,
         "lu_errors": errors,
         "commands": len(ff.command_log),
-        "corrected": any("fix/" in " ".join(c) for _t, c in ff.command_log),
+        "corrected": sum(bool(re.search(r"/fix\d+/", " ".join(c))) for _t, c in ff.command_log),
     }
 
 
@@ -155,7 +155,7 @@ def phase_bare(log_path: Path) -> dict:
         if pooled:
             return "re-measure"
         joined = " ".join(cmds[0])
-        if "/fix/" in joined:
+        if re.search(r"/fix\d+/", joined):
             return "corrective pass"
         return "transcode" if "-progress" in cmds[0] else "measure"
 
@@ -375,7 +375,8 @@ def print_table(rows, video_row):
         lu = max((abs(v) for v in row["lu"].values()), default=float("nan"))
         wall, mem = row["pipeline"]
         note = f"status {row['status']}, {row['commands']} ffmpeg runs"
-        note += ", corrective pass used" if row["corrected"] else ", no corrective pass"
+        fixes = row["corrected"]
+        note += f", {fixes} corrective pass(es)" if fixes else ", no corrective pass"
         print(f"| {row['case']} | pipeline | {wall:.1f} | {seconds / wall:.0f} | {mem:.0f} |"
               f" {lu:.2f} | {note} |")  # fmt: skip
         bw, bm = row["bare"]

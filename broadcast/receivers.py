@@ -12,6 +12,7 @@ from django.db.models.signals import m2m_changed, post_delete, post_save
 from django.dispatch import receiver
 
 from media.models import Rendition
+from media.signals import renditions_ready
 from newsroom.events import item_published, item_withdrawn
 from newsroom.models import NewsItem
 
@@ -35,21 +36,29 @@ def on_item_published(sender, item_id, **kwargs):
     items_invalidate([item_id])
 
 
+def _loudspeaker_ready(asset_id: int) -> None:
+    item_ids = list(NewsItem.objects.filter(audio_id=asset_id).values_list("pk", flat=True))
+    items_invalidate(item_ids)
+    programme_ids = Slot.objects.filter(tts_asset_id=asset_id).values_list(
+        "programme_id", flat=True
+    )
+    programmes_invalidate(list(programme_ids))
+
+
+@receiver(renditions_ready)
+def on_renditions_ready(sender, asset_id, profiles, **kwargs):
+    """The pipeline made renditions (sent after its commit)."""
+    if "loudspeaker" in profiles:
+        _loudspeaker_ready(asset_id)
+
+
 @receiver(post_save, sender=Rendition)
 def on_rendition_saved(sender, instance, **kwargs):
+    """A rendition saved one by one (the admin, a repair script) as ready."""
     if instance.profile != "loudspeaker" or instance.status != Rendition.Status.READY:
         return
     asset_id = instance.asset_id
-
-    def bump():
-        item_ids = list(NewsItem.objects.filter(audio_id=asset_id).values_list("pk", flat=True))
-        items_invalidate(item_ids)
-        programme_ids = Slot.objects.filter(tts_asset_id=asset_id).values_list(
-            "programme_id", flat=True
-        )
-        programmes_invalidate(list(programme_ids))
-
-    transaction.on_commit(bump)
+    transaction.on_commit(lambda: _loudspeaker_ready(asset_id))
 
 
 @receiver(post_save, sender=Cluster)

@@ -49,6 +49,7 @@ from .pipeline import (
     plan_transcode,
 )
 from .profiles import Profile, get_profile
+from .signals import renditions_ready
 
 logger = logging.getLogger(__name__)
 
@@ -450,32 +451,85 @@ def _run(asset: MediaAsset, specs: dict[str, Profile], workdir: Path, beat: _Hea
     # 3. Verify: read every output back, measure every audio output again.
     beat.set(MediaAsset.Stage.VERIFYING, 86.0)
     results = _verify(plan.branches + drawn, source, measured)
-    # A peak limiter that took more than half a LU gets one corrective pass, for those
-    # branches only (not needed for most speech; noise and very peaky sources need it).
+    # A peak limiter that took more than half a LU gets corrective passes, for those
+    # branches only (not needed for most speech; synthetic speech, noise and very peaky
+    # sources need them). See ``_correct``.
     correct_above = getattr(settings, "NGUON_MEDIA_CORRECT_ABOVE_LU", 0.5)
-    redo = {
-        name: r["loudness_error"]
+    passes = int(getattr(settings, "NGUON_MEDIA_CORRECT_PASSES", 3))
+    redo = [
+        name
         for name, r in results.items()
         if r.get("loudness_error") is not None
         and abs(r["loudness_error"]) > correct_above
         and specs[name].type == "audio"
         and not measured[""].silent
-    }
-    if redo:
+    ]
+    if redo and passes > 0:
         beat.set(MediaAsset.Stage.CORRECTING, 90.0)
-        again = [specs[n] for n in redo]
-        fix = plan_transcode(source_path, again, source, measured, workdir / "fix",
-                             max_gain_db=max_gain, metadata=meta,
-                             gain_adjust={n: -e for n, e in redo.items()})  # fmt: skip
-        (workdir / "fix").mkdir(exist_ok=True)
-        run_ffmpeg_progress(fix.args, duration=source.duration, timeout=soft,
-                            on_progress=lambda f: beat.set(progress=90.0 + 5.0 * f))  # fmt: skip
-        fixed = _verify(fix.branches, source, measured)
-        for name, r in fixed.items():
-            if abs(r.get("loudness_error") or 0) <= abs(results[name]["loudness_error"]):
-                results[name] = r
+        _correct(
+            redo, results, specs=specs, passes=passes, threshold=correct_above,
+            transcode=lambda again, adjust, n: _corrective_pass(
+                source_path, again, source, measured, workdir / f"fix{n}", beat=beat,
+                max_gain=max_gain, metadata=meta, adjust=adjust, soft=soft, n=n, of=passes,
+            ),
+        )  # fmt: skip
     beat.set(progress=96.0)
     return _collect(results, failures)
+
+
+# The loudness a limited branch gains per dB of gain lies between these (1.0: the limiter
+# never acts; a hard-limited peaky source can give well under half a LU per dB).
+_SLOPE_MIN, _SLOPE_MAX = 0.2, 1.0
+
+
+def _correct(names, results, *, specs, passes: int, threshold: float, transcode) -> None:
+    """Move each branch in ``names`` to its target by changing its gain, at most ``passes``
+    times, keeping the closest output in ``results``.
+
+    The limiter makes loudness a concave function of the gain, so the measured error is
+    not the gain to add. The first step assumes one LU per dB; later steps use the secant
+    slope through the two latest (gain, loudness) points, bounded to
+    [``_SLOPE_MIN``, ``_SLOPE_MAX``]."""
+    # name -> [(gain adjustment, error)], starting from the first transcode (adjustment 0).
+    tried = {name: [(0.0, results[name]["loudness_error"])] for name in names}
+    for n in range(1, passes + 1):
+        adjust = {}
+        for name, points in tried.items():
+            (g0, e0), (g1, e1) = points[-2] if len(points) > 1 else (None, None), points[-1]
+            slope = 1.0
+            if g0 is not None and g1 != g0:
+                slope = min(_SLOPE_MAX, max(_SLOPE_MIN, (e1 - e0) / (g1 - g0)))
+            adjust[name] = g1 - e1 / slope
+        fixed = transcode([specs[name] for name in adjust], adjust, n)
+        for name, r in fixed.items():
+            if r.get("loudness_error") is None:
+                continue
+            tried[name].append((adjust[name], r["loudness_error"]))
+            if abs(r["loudness_error"]) <= abs(results[name]["loudness_error"]):
+                results[name] = r
+        tried = {
+            name: points
+            for name, points in tried.items()
+            if abs(results[name]["loudness_error"]) > threshold and len(points) == n + 1
+        }
+        if not tried:
+            return
+
+
+def _corrective_pass(source_path, again, source, measured, workdir, *, beat, max_gain,
+                     metadata, adjust, soft, n, of) -> dict[str, dict]:  # fmt: skip
+    """Transcode the branches in ``again`` with their gains moved by ``adjust`` (dB)."""
+    fix = plan_transcode(source_path, again, source, measured, workdir,
+                         max_gain_db=max_gain, metadata=metadata, gain_adjust=adjust)  # fmt: skip
+    workdir.mkdir(exist_ok=True)
+    low, high = 90.0 + 6.0 * (n - 1) / of, 90.0 + 6.0 * n / of
+    run_ffmpeg_progress(
+        fix.args,
+        duration=source.duration,
+        timeout=soft,
+        on_progress=lambda f: beat.set(progress=low + (high - low) * f),
+    )
+    return _verify(fix.branches, source, measured)
 
 
 def _collect(results: dict[str, dict], failures: dict[str, str]):
@@ -581,6 +635,11 @@ def _publish(asset, specs, results, failures, me: str) -> None:
         if failures:
             locked.error = "\n".join(f"{n}: {m}" for n, m in failures.items())[:4000]
         _finish_status(locked)
+        if placed:
+            ready, asset_id = sorted(placed), asset.pk
+            transaction.on_commit(
+                lambda: renditions_ready.send(sender=MediaAsset, asset_id=asset_id, profiles=ready)
+            )
         logger.info("asset %s processed by %s: %s ready, %s failed", asset.pk, me,
                     sorted(placed), sorted(failures))  # fmt: skip
 

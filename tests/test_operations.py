@@ -58,6 +58,40 @@ def test_demo_data_builds_a_three_level_province_and_running_it_twice_changes_no
     assert counts() == first
 
 
+def test_the_demo_loudspeaker_plays_the_daily_bulletin_at_six_and_seventeen(
+    django_capture_on_commit_callbacks,
+):
+    from media.processing import asset_process
+    from newsroom.demo import DEMO_DEVICE_TOKEN
+
+    call_command("load_demo", skip_national=True)
+    call_command("load_demo", skip_national=True)  # idempotent: still one programme
+    device = Device.objects.get(serial="DEMO-TD-0001")
+    timeline = f"/api/v1/devices/{device.pk}/timeline"
+    auth = {"HTTP_AUTHORIZATION": f"Bearer {DEMO_DEVICE_TOKEN}"}
+    client = Client()
+
+    # Until the worker has made the loudspeaker MP3 there is nothing the device could play.
+    before = client.get(timeline, **auth)
+    assert before.status_code == 200 and before.json()["entries"] == []
+    (asset,) = MediaAsset.objects.all()
+    with django_capture_on_commit_callbacks(execute=True):  # as if committed
+        asset_process(asset_id=asset.pk)  # what the worker does after the upload
+    assert asset.rendition("loudspeaker") is not None
+
+    # The device polling with its old ETag is told the timeline changed.
+    response = client.get(timeline, HTTP_IF_NONE_MATCH=before["ETag"], **auth)
+    assert response.status_code == 200
+    entries = response.json()["entries"]
+    # Two slots a day over the 48-hour window: four plays, each the demo audio bulletin.
+    assert len(entries) == 4
+    assert {e["start"][11:16] for e in entries} == {"06:00", "17:00"}
+    for entry in entries:
+        (part,) = entry["parts"]
+        assert part["type"] == "audio"
+        assert part["headline"] == "Đồng Xoài triển khai tiêm chủng mở rộng cho trẻ em"
+
+
 def test_healthz_reports_database_queue_and_search():
     response = Client().get("/healthz")
     assert response.status_code == 200

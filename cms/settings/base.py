@@ -264,6 +264,7 @@ NGUON_MEDIA_LEASE_SECONDS = int(os.environ.get("NGUON_MEDIA_LEASE_SECONDS", "120
 NGUON_MEDIA_TIME_FACTOR = {"audio": 0.5, "video": 4.0}
 NGUON_MEDIA_MAX_GAIN_DB = float(os.environ.get("NGUON_MEDIA_MAX_GAIN_DB", "40"))
 NGUON_MEDIA_CORRECT_ABOVE_LU = float(os.environ.get("NGUON_MEDIA_CORRECT_ABOVE_LU", "0.5"))
+NGUON_MEDIA_CORRECT_PASSES = int(os.environ.get("NGUON_MEDIA_CORRECT_PASSES", "3"))
 NGUON_MEDIA_MAX_IMAGE_PIXELS = WAGTAILIMAGES_MAX_IMAGE_PIXELS
 WAGTAILIMAGES_EXTENSIONS = ["avif", "gif", "jpg", "jpeg", "png", "webp", "heic"]
 # Text-to-speech engine (dotted path to a media.tts.TTSEngine subclass), voice and speed.

@@ -1,4 +1,5 @@
-"""Load demo data: units, accounts, a loudspeaker, and published items. Idempotent."""
+"""Load demo data: units, accounts, a loudspeaker, published items and a daily loudspeaker
+programme. Idempotent."""
 
 import subprocess
 import tempfile
@@ -9,9 +10,10 @@ from django.core.files import File
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 from django.db import transaction
+from django.utils import timezone
 
-from broadcast.models import Cluster, Device
-from broadcast.services import device_token_issue
+from broadcast.models import Cluster, Device, Programme, Slot
+from broadcast.services import device_token_issue, programme_create
 from media.ffmpeg import run_ffmpeg
 from media.services import asset_create
 from newsroom.demo import (
@@ -42,6 +44,8 @@ DEMO_ITEMS = [
         "kind": NewsItem.Kind.ARTICLE,
     },
 ]
+
+DEMO_PROGRAMME = "Bản tin sáng và chiều — Tân Đồng"
 
 
 def _demo_audio(text: str, target: Path) -> None:
@@ -115,6 +119,8 @@ class Command(BaseCommand):
                 continue
             self._publish_demo_item(spec, users, commune)
 
+        self._demo_programme(users["laplich"], commune)
+
         self.stdout.write(self.style.SUCCESS("Demo data ready."))
         self.stdout.write(f"Demo logins (password for all: {DEMO_PASSWORD}):")
         self.stdout.write("  admin        — superuser")
@@ -122,8 +128,35 @@ class Command(BaseCommand):
             unit = AdministrativeUnit.objects.get(code=code)
             self.stdout.write(f"  {username:<12} — {role} at {unit.name} ({code})")
         self.stdout.write(
-            f"Demo loudspeaker: GET /api/v1/devices/{device.pk}/schedule "
+            f"Demo loudspeaker: GET /api/v1/devices/{device.pk}/timeline "
             f"with 'Authorization: Bearer {DEMO_DEVICE_TOKEN}'"
+        )
+
+    @transaction.atomic
+    def _demo_programme(self, scheduler, commune):
+        """The commune's daily bulletin at 06:00 and 17:00, playing the demo audio item, made
+        by the demo scheduler through the same service as the admin (so the device's timeline
+        and the admin's schedule views have something to show)."""
+        if Programme.objects.filter(name=DEMO_PROGRAMME, unit=commune).exists():
+            return
+        item = NewsItem.objects.filter(
+            headline=DEMO_ITEMS[0]["headline"], live=True, withdrawn_at__isnull=True
+        ).first()
+        if item is None:
+            return
+        morning = timezone.localtime().replace(hour=6, minute=0, second=0, microsecond=0)
+        programme_create(
+            user=scheduler,
+            name=DEMO_PROGRAMME,
+            targets=[{"unit": commune}],
+            slots=[
+                {
+                    "starts_at": morning,
+                    "rrule": "FREQ=DAILY;BYHOUR=6,17;BYMINUTE=0",
+                    "content": Slot.Content.PLAYLIST,
+                    "items": [item.pk],
+                }
+            ],
         )
 
     @transaction.atomic
