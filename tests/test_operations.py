@@ -59,11 +59,13 @@ def test_demo_data_builds_a_three_level_province_and_running_it_twice_changes_no
 
 
 def test_the_demo_loudspeaker_plays_the_daily_bulletin_at_six_and_seventeen(
-    django_capture_on_commit_callbacks,
+    django_capture_on_commit_callbacks, settings, tmp_path
 ):
     from media.processing import asset_process
     from newsroom.demo import DEMO_DEVICE_TOKEN
 
+    settings.MEDIA_ROOT = tmp_path / "media"  # this test's files only
+    settings.NGUON_MEDIA_WORK_DIR = str(tmp_path / "media-work")
     call_command("load_demo", skip_national=True)
     call_command("load_demo", skip_national=True)  # idempotent: still one programme
     device = Device.objects.get(serial="DEMO-TD-0001")

@@ -27,16 +27,20 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.worker, pytes
 
 class Reader(threading.Thread):
     """Looks at the renditions folder every few milliseconds, as a web server would, and
-    remembers the content of every file it ever saw there."""
+    remembers the content of every file of one asset (names containing ``marker``, its
+    uuid) it ever saw there. Other assets' renditions may share the folder (it is named by
+    the first two hex digits of the uuid)."""
 
-    def __init__(self, root: Path):
+    def __init__(self, root: Path, marker: str):
         super().__init__(daemon=True)
-        self.root, self.seen, self.names = root, {}, set()
+        self.root, self.marker, self.seen, self.names = root, marker, {}, set()
         self.stop = threading.Event()
 
     def run(self):
         while not self.stop.is_set():
             for path in list(self.root.rglob("*")) if self.root.exists() else []:
+                if self.marker not in path.name:
+                    continue
                 self.names.add(path.name)
                 try:
                     st = path.stat()
@@ -84,7 +88,8 @@ def test_a_worker_killed_mid_transcode_is_finished_by_the_next_exactly_once(tmp_
     second = None
     try:
         asset = asset_create(upload=make_upload(source), kind="audio")  # queued on commit
-        reader = Reader(Path(settings.MEDIA_ROOT) / "renditions" / asset.uuid.hex[:2])
+        reader = Reader(Path(settings.MEDIA_ROOT) / "renditions" / asset.uuid.hex[:2],
+                        asset.uuid.hex)  # fmt: skip
         reader.start()
         wait_for(
             lambda: MediaAsset.objects.filter(
