@@ -277,7 +277,10 @@ CELERY_BEAT_SCHEDULE["media-recover-abandoned"] = {
 }
 # (broadcast) -----------------------------------------------------------------------------
 # The device API answers an unchanged timeline from the cache alone (token → device,
-# timeline versions): Redis when CACHE_URL or REDIS_URL names one, else process memory.
+# timeline versions): Redis when CACHE_URL or REDIS_URL names one; else files under
+# var/cache/ (or CACHE_URL=file:///path), which the web server, the Celery worker and beat
+# of `make run` share, so a change made by one process (a loudspeaker MP3 made by the
+# worker) changes the timeline's ETag the others answer with. locmem: CACHE_URL=locmem://.
 _cache_url = os.environ.get("CACHE_URL") or os.environ.get("REDIS_URL", "")
 if _cache_url.startswith(("redis://", "rediss://", "unix://")):
     CACHES = {
@@ -287,12 +290,20 @@ if _cache_url.startswith(("redis://", "rediss://", "unix://")):
             "KEY_PREFIX": os.environ.get("CACHE_KEY_PREFIX", "nguon"),
         }
     }
-else:
+elif _cache_url.startswith("locmem://"):
     CACHES = {
         "default": {
             "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
             "LOCATION": "nguon-default",
             "OPTIONS": {"MAX_ENTRIES": 200_000},
+        }
+    }
+else:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": _cache_url.removeprefix("file://") or str(VAR_DIR / "cache"),
+            "OPTIONS": {"MAX_ENTRIES": 20_000},
         }
     }
 # With a Redis cache, each web process keeps device identities and timeline versions in
