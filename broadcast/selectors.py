@@ -10,6 +10,7 @@ from datetime import date, datetime, time, timedelta
 from django.conf import settings
 from django.db.models import Count, Prefetch, Q, Sum
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from media.models import Rendition
 from newsroom.models import AdministrativeUnit, NewsItem
@@ -709,6 +710,48 @@ def programme_list_for_units(*, unit_ids):
         .prefetch_related("targets__cluster", "targets__zone", "targets__unit", "slots")
         .order_by("-created_at")
     )
+
+
+def programme_playlist_problems(programmes) -> dict[int, list[str]]:
+    """Per active programme, the playlist items its devices skip and why, for the
+    scheduler: the loudspeaker MP3 is still being made (it will play once ready), it could
+    not be made, or the item was withdrawn. Two queries for the whole list."""
+    active = [p.pk for p in programmes if not p.stopped_at]
+    entries = list(
+        SlotItem.objects.filter(slot__programme_id__in=active, slot__content=Slot.Content.PLAYLIST)
+        .select_related("item", "slot")
+        .order_by("slot__programme_id", "slot_id", "position", "pk")
+    )
+    asset_ids = {e.item.audio_id for e in entries if e.item.audio_id}
+    status = dict(
+        Rendition.objects.filter(asset_id__in=asset_ids, profile="loudspeaker").values_list(
+            "asset_id", "status"
+        )
+    )
+    problems: dict[int, list[str]] = defaultdict(list)
+    for entry in entries:
+        item, programme_id = entry.item, entry.slot.programme_id
+        names = {"headline": item.headline}
+        if not _playable_item(item):
+            message = _("“%(headline)s” was withdrawn: devices skip it.") % names
+        elif status.get(item.audio_id) in (Rendition.Status.PENDING, Rendition.Status.PROCESSING):
+            message = (
+                _(
+                    "“%(headline)s”: the loudspeaker file is being made; devices play it"
+                    " once it is ready."
+                )
+                % names
+            )
+        elif status.get(item.audio_id) != Rendition.Status.READY:
+            message = (
+                _("“%(headline)s”: the loudspeaker file could not be made: devices skip it.")
+                % names
+            )
+        else:
+            continue
+        if message not in problems[programme_id]:
+            problems[programme_id].append(message)
+    return dict(problems)
 
 
 def emergency_list_active(*, unit_ids=None, now: datetime | None = None):

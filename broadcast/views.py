@@ -26,6 +26,7 @@ from .selectors import (
     device_list_monitoring,
     emergency_list_active,
     programme_list_for_units,
+    programme_playlist_problems,
     proof_of_play,
     schedule_conflicts,
 )
@@ -99,8 +100,10 @@ def programme_index(request):
             messages.success(request, _("“%(name)s” stopped.") % {"name": programme.name})
         return redirect("broadcast_programmes")
     programmes = list(programme_list_for_units(unit_ids=unit_ids)[:200])
+    problems = programme_playlist_problems(programmes)
     for programme in programmes:
         programme.editable = editable(programme)
+        programme.problems = problems.get(programme.pk, [])
     return render(
         request,
         "broadcast/admin/programmes.html",

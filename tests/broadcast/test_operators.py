@@ -11,7 +11,12 @@ from django.urls import reverse
 from django.utils import timezone
 
 from broadcast.models import Device, PlayLog, Programme
-from broadcast.selectors import device_timeline, device_uptime_summary, playback_summary
+from broadcast.selectors import (
+    device_timeline,
+    device_uptime_summary,
+    playback_summary,
+    programme_playlist_problems,
+)
 from broadcast.services import heartbeat_record, playlogs_record, programme_create
 from broadcast.timeline import LOCAL_TZ
 from newsroom.models import Role
@@ -91,6 +96,55 @@ def test_programme_list_and_stop(world, scheduler_client):
     assert programme.stopped_at is not None
     device, _ = world["devices"]["A1"]
     assert device_timeline(device_id=device.pk)["entries"] == []
+
+
+def test_the_programme_list_says_which_bulletins_devices_skip_and_why(
+    world, scheduler_client, django_assert_num_queries
+):
+    from media.models import Rendition
+
+    bt1, bt2 = world["items"]["bt1"], world["items"]["bt2"]
+    programme_create(
+        user=world["admin"],
+        name="Bản tin sáng",
+        targets=[{"unit": world["units"]["A"]}],
+        slots=[
+            {
+                "starts_at": timezone.now() + timedelta(hours=1),
+                "rrule": "FREQ=DAILY",
+                "items": [bt1.pk, bt2.pk],
+            }
+        ],
+    )
+    listing = reverse("broadcast_programmes")
+    page = scheduler_client.get(listing).content.decode()
+    assert "Bản tin sáng" in page and "⚠" not in page  # both MP3s ready: nothing to say
+
+    def loudspeaker(item):
+        return Rendition.objects.filter(asset=item.audio, profile="loudspeaker")
+
+    loudspeaker(bt1).update(status=Rendition.Status.PROCESSING)
+    loudspeaker(bt2).update(status=Rendition.Status.FAILED)
+    page = scheduler_client.get(listing).content.decode()
+    assert (
+        "“Thông báo tiêm chủng”: tệp cho loa đang được tạo; thiết bị sẽ phát khi tệp sẵn sàng."
+        in page
+    )
+    assert "“Bản tin tỉnh”: không tạo được tệp cho loa: thiết bị bỏ qua bản tin này." in page
+    device, _ = world["devices"]["A1"]
+    heads = [p["headline"] for e in device_timeline(device_id=device.pk)["entries"]
+             for p in e["parts"]]  # fmt: skip
+    assert heads == []  # what the page says is what the devices do
+
+    loudspeaker(bt1).update(status=Rendition.Status.READY)
+    bt2.withdrawn_at, bt2.live = timezone.now(), False
+    bt2.save()
+    page = scheduler_client.get(listing).content.decode()
+    assert "“Bản tin tỉnh” đã bị gỡ: thiết bị bỏ qua bản tin này." in page
+    assert "Thông báo tiêm chủng”: tệp" not in page
+    programmes = list(Programme.objects.all())
+    with django_assert_num_queries(2):  # for the whole list, however many programmes
+        programme_playlist_problems(programmes)
 
 
 def test_scheduler_edits_a_programme_and_the_devices_follow(world, scheduler_client):
