@@ -9,6 +9,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = Path(os.environ.get("NGUON_VAR_DIR", BASE_DIR / "var"))
@@ -281,6 +282,11 @@ CELERY_BEAT_SCHEDULE["media-recover-abandoned"] = {
 # var/cache/ (or CACHE_URL=file:///path), which the web server, the Celery worker and beat
 # of `make run` share, so a change made by one process (a loudspeaker MP3 made by the
 # worker) changes the timeline's ETag the others answer with. locmem: CACHE_URL=locmem://.
+LOCMEM_CACHE = {
+    "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+    "LOCATION": "nguon-default",
+    "OPTIONS": {"MAX_ENTRIES": 200_000},
+}
 _cache_url = os.environ.get("CACHE_URL") or os.environ.get("REDIS_URL", "")
 if _cache_url.startswith(("redis://", "rediss://", "unix://")):
     CACHES = {
@@ -291,13 +297,12 @@ if _cache_url.startswith(("redis://", "rediss://", "unix://")):
         }
     }
 elif _cache_url.startswith("locmem://"):
-    CACHES = {
-        "default": {
-            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
-            "LOCATION": "nguon-default",
-            "OPTIONS": {"MAX_ENTRIES": 200_000},
-        }
-    }
+    CACHES = {"default": dict(LOCMEM_CACHE)}
+elif _cache_url and not _cache_url.startswith("file://"):
+    raise ImproperlyConfigured(
+        "CACHE_URL must start with redis://, rediss://, unix://, file:// or locmem:// "
+        f"(got {_cache_url.split('://')[0]!r})"
+    )
 else:
     CACHES = {
         "default": {

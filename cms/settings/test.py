@@ -35,13 +35,7 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
 # Without Redis, each test process keeps its cache in memory (cleared per test where it
 # matters); `tests/broadcast/test_file_cache.py` covers the shared file cache.
 if not (os.environ.get("CACHE_URL") or os.environ.get("REDIS_URL")):
-    CACHES = {
-        "default": {
-            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
-            "LOCATION": "nguon-default",
-            "OPTIONS": {"MAX_ENTRIES": 200_000},
-        }
-    }
+    CACHES = {"default": dict(LOCMEM_CACHE)}  # noqa: F405
 # Tasks run in-process unless a test asks for the real worker (see tests/conftest.py).
 CELERY_TASK_ALWAYS_EAGER = True
 WAGTAILADMIN_BASE_URL = "http://testserver"

@@ -32,6 +32,22 @@ def test_the_default_cache_without_redis_is_the_shared_file_cache(monkeypatch, t
     ]
 
 
+def test_an_unknown_cache_url_stops_the_start_with_a_clear_message(tmp_path):
+    env = dict(os.environ, CACHE_URL="memcached://127.0.0.1:11211", NGUON_VAR_DIR=str(tmp_path),
+               DJANGO_SETTINGS_MODULE="cms.settings.dev")  # fmt: skip
+    proc = subprocess.run(
+        [sys.executable, "-c", "import django; django.setup()"],
+        env=env,
+        cwd=settings.BASE_DIR,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode != 0
+    assert "CACHE_URL must start with redis://" in proc.stderr and "'memcached'" in proc.stderr
+    assert not (tmp_path / "cache").exists() and not any(tmp_path.glob("memcached*"))
+
+
 def test_a_change_made_in_another_process_changes_the_etag(world, settings, tmp_path):
     location = tmp_path / "cache"
     settings.CACHES = {
