@@ -345,6 +345,20 @@ CONTENT_FIELDS = (
     "transcript",
     "video",
 )
+_BLOCK_KEY = re.compile(r'\s+data-block-key="[^"]*"')
+
+
+def content_differs(old: dict, new: dict) -> bool:
+    """Whether two revisions' contents differ in what approvers approve. Rich text is
+    compared without the editor's random ``data-block-key`` attributes (saving unchanged
+    text in the editor must not count as a change)."""
+    for name in CONTENT_FIELDS:
+        a, b = old.get(name), new.get(name)
+        if isinstance(a, str) and isinstance(b, str):
+            a, b = _BLOCK_KEY.sub("", a), _BLOCK_KEY.sub("", b)
+        if a != b:
+            return True
+    return False
 
 
 class StepAlreadyDecided(ValidationError):
@@ -383,65 +397,93 @@ class UnitApprovalTask(Task):
         return Role.EDITORIAL_BOARD if self.level == StepLevel.BOARD else Role.APPROVER
 
     def start(self, workflow_state, user=None):
-        obj = workflow_state.content_object
-        revision = obj.get_latest_revision()
-        first = self._first_open_task(workflow_state, revision)
-        if first is not None and first.pk != self.pk:
-            return first.start(workflow_state, user=user)
-        draft = revision.as_object() if revision is not None else obj
-        step_unit = self.step_unit_for(draft)
-        state = UnitApprovalTaskState(
-            workflow_state=workflow_state, task=self, revision=revision, unit=step_unit
-        )
-        if step_unit is None:
-            state.status = TaskState.STATUS_SKIPPED
-            state.finished_at = timezone.now()
-            state.save()
-            return state
-        carried = self._unchanged_approval(workflow_state, revision)
-        if carried is not None:
-            return carried
-        state.status = TaskState.STATUS_IN_PROGRESS
-        state.save()
-        from wagtail.signals import task_submitted
+        """Start the chain where the item's latest revision needs it: one path for the
+        first submission, a resubmission after a return (the editor's button, the
+        ``item_submit`` service, the intake API) and the next step after an approval.
 
-        task_submitted.send(sender=UnitApprovalTaskState, instance=state, user=user)
-        return state
-
-    def _first_open_task(self, workflow_state, revision):
-        """The earliest step not yet approved/skipped for ``revision`` (Wagtail's resume
-        restarts the returning step; an edit must go back to the first stale approval)."""
-        done = set(
-            TaskState.objects.filter(
-                workflow_state=workflow_state,
-                revision=revision,
-                status__in=[TaskState.STATUS_APPROVED, TaskState.STATUS_SKIPPED],
-            ).values_list("task_id", flat=True)
-        )
-        for task in UnitApprovalTask.objects.filter(
-            workflow_tasks__workflow=workflow_state.workflow, active=True
-        ).order_by("workflow_tasks__sort_order"):
-            if task.pk not in done:
-                return task
-        return None
-
-    def _unchanged_approval(self, workflow_state, revision):
-        """Carry this step's earlier approval forward when the content did not change."""
-        previous = (
-            TaskState.objects.filter(
-                workflow_state=workflow_state, task=self, status=TaskState.STATUS_APPROVED
+        Steps are walked in chain order for the latest revision, read fresh from the
+        database (the editor saved it in this request; a cached object would bind the step
+        to an older revision): a step the item does not need is *skipped*; a step whose
+        earlier approval in this workflow covered the same content carries it forward;
+        the first other step starts. So changed content is approved again from the first
+        step whose approved content changed, and no step sees a version before the steps
+        below it approved it. The returned state is the one started, or the last one
+        carried or skipped (Wagtail then moves on and finishes the chain).
+        """
+        item = NewsItem.objects.get(pk=workflow_state.object_id)
+        workflow_state.content_object = item  # Wagtail's next-step lookup reads it too
+        revision = item.get_latest_revision()
+        draft = revision.as_object() if revision is not None else item
+        last = None
+        for task in self.chain_tasks(workflow_state.workflow):
+            done = (
+                TaskState.objects.filter(
+                    workflow_state=workflow_state,
+                    task=task,
+                    revision=revision,
+                    status__in=[TaskState.STATUS_APPROVED, TaskState.STATUS_SKIPPED],
+                )
+                .order_by("-id")
+                .first()
             )
+            if done is not None:
+                last = done
+                continue
+            step_unit = task.step_unit_for(draft)
+            if step_unit is None:
+                last = UnitApprovalTaskState.objects.create(
+                    workflow_state=workflow_state,
+                    task=task,
+                    revision=revision,
+                    unit=None,
+                    status=TaskState.STATUS_SKIPPED,
+                    finished_at=timezone.now(),
+                )
+                continue
+            carried = task._unchanged_approval(workflow_state, revision, step_unit)
+            if carried is not None:
+                last = carried
+                continue
+            state = UnitApprovalTaskState.objects.create(
+                workflow_state=workflow_state,
+                task=task,
+                revision=revision,
+                unit=step_unit,
+                status=TaskState.STATUS_IN_PROGRESS,
+            )
+            from wagtail.signals import task_submitted
+
+            task_submitted.send(sender=UnitApprovalTaskState, instance=state, user=user)
+            return state
+        return last
+
+    @staticmethod
+    def chain_tasks(workflow) -> list["UnitApprovalTask"]:
+        return list(
+            UnitApprovalTask.objects.filter(
+                workflow_tasks__workflow=workflow, active=True
+            ).order_by("workflow_tasks__sort_order")
+        )
+
+    def _unchanged_approval(self, workflow_state, revision, step_unit):
+        """Carry this step's latest approval in this workflow forward when it covered the
+        same content, at the same approving unit (a reform or a new owner asks again)."""
+        previous = (
+            TaskState.objects.filter(workflow_state=workflow_state, task=self)
+            .exclude(status=TaskState.STATUS_SKIPPED)
             .exclude(revision=revision)
             .select_related("revision")
             .order_by("-id")
             .first()
         )
-        if previous is None or revision is None:
+        if previous is None or revision is None or previous.status != TaskState.STATUS_APPROVED:
             return None
-        old, new = previous.revision.content, revision.content
-        if any(old.get(f) != new.get(f) for f in CONTENT_FIELDS):
+        previous = previous.specific
+        if previous.unit_id != step_unit.pk:
             return None
-        return previous.specific.copy(update_attrs={"revision": revision})
+        if content_differs(previous.revision.content, revision.content):
+            return None
+        return previous.copy(update_attrs={"revision": revision})
 
     def _is_step_approver(self, obj, user) -> bool:
         if not user.is_authenticated:
@@ -520,7 +562,8 @@ class UnitApprovalTask(Task):
                 return None
             if action_name == "approve":
                 # The approver approves what is there now: bind the step to that revision.
-                latest = task_state.workflow_state.content_object.get_latest_revision()
+                item = NewsItem.objects.get(pk=task_state.workflow_state.object_id)
+                latest = item.get_latest_revision()
                 if latest is not None and latest.pk != task_state.revision_id:
                     task_state.revision = latest
             return super().on_action(task_state, user, action_name, **kwargs)

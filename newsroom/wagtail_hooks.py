@@ -219,3 +219,50 @@ def newsroom_listing_buttons(snippet, user, next_url=None):
 def add_newsroom_panels(request, panels):
     panels.insert(0, AwaitingApprovalPanel(request.user))
     panels.insert(1, NoticesPanel(request.user))
+
+
+RESUBMIT_FROM = {
+    "commune": _("Resubmit for approval from the commune"),
+    "district": _("Resubmit for approval from the district"),
+    "province": _("Resubmit for approval from the province"),
+    "board": _("Resubmit for approval from the editorial board"),
+}
+SUBMIT_TO = {
+    "commune": _("Submit for approval to the commune"),
+    "district": _("Submit for approval to the district"),
+    "province": _("Submit for approval to the province"),
+    "board": _("Submit for approval to the editorial board"),
+}
+
+
+@hooks.register("construct_snippet_action_menu")
+def name_the_submit_button(menu_items, request, context):
+    """The submit button says where the chain starts: a returned item is approved again
+    from the chain's first step (steps whose approved content is unchanged carry their
+    approval forward, see ``UnitApprovalTask.start``), never from the returning step."""
+    from .chain import chain_plan
+
+    instance = context.get("instance")
+    if not isinstance(instance, NewsItem) or not instance.unit_id:
+        return
+    revision = instance.get_latest_revision() if instance.pk else None
+    draft = revision.as_object() if revision is not None else instance
+    plan = chain_plan(draft.unit, draft.distribution)
+    if not plan:
+        return
+    first_level = plan[0][0]
+    state = instance.current_workflow_state if instance.pk else None
+    returned = state is not None and state.status == state.STATUS_NEEDS_CHANGES
+    label = (RESUBMIT_FROM if returned else SUBMIT_TO)[first_level]
+    for menu_item in menu_items:
+        if menu_item.name == "action-submit":
+            menu_item.get_context_data = _with_label(menu_item.get_context_data, label)
+
+
+def _with_label(get_context_data, label):
+    def wrapped(parent_context):
+        context = get_context_data(parent_context)
+        context["label"] = label
+        return context
+
+    return wrapped
