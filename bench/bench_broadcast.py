@@ -13,7 +13,7 @@ every commune, schedules a daily programme per province, starts gunicorn, then m
 - ``GET /timeline`` answered 200 (random devices, no ETag: compiled from the database),
 - a trivial JSON view on the same server (``GET /api/v1/devices/ping``),
 - ``POST /heartbeat`` ingest (random devices), buffered in Redis, and one timed flush of
-  ``--flush-devices`` buffered heartbeats to PostgreSQL (``broadcast.heartbeats``),
+  ``--flush-devices`` buffered heartbeats to PostgreSQL (``broadcast.device_api.heartbeats``),
 - then, on a second gunicorn without the per-process cache layer and with direct heartbeat
   writes (``BROADCAST_LOCAL_CACHE=0``, ``BROADCAST_HEARTBEAT_BUFFER=off``): the trivial
   view, the 304 path and heartbeat ingest again, for comparison in the same run,
@@ -348,7 +348,7 @@ def heartbeat_flush() -> dict:
     default), buffered in Redis as the API does, then written by ``heartbeats.flush``."""
     from django.utils import timezone
 
-    from broadcast import heartbeats
+    from broadcast.device_api import heartbeats
     from broadcast.models import Device
 
     heartbeats.flush()  # what the wrk run left

@@ -9,18 +9,17 @@ from django.utils.translation import gettext_lazy as _
 from newsroom.models import AdministrativeUnit, NewsItem
 
 from .models import BulletinClass, Cluster, Command, Device, Slot, Zone
+from .programmes.selectors import items_offered
+from .targets import Target
 from .timeline import LOCAL_TZ
 
 DATETIME_FORMATS = ["%d/%m/%Y %H:%M", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"]
 
 
 def _recent_items(units):
-    """Published items of the user's units and of the units above them (recent first)."""
-    return (
-        NewsItem.objects.filter(live=True, withdrawn_at__isnull=True)
-        .select_related("unit")
-        .order_by("-first_published_at")[:300]
-    )
+    """Published items approved for the loudspeakers of the user's units or of units inside
+    them (recent first); the service checks them against the chosen targets."""
+    return items_offered(units).select_related("unit").order_by("-first_published_at")[:300]
 
 
 class TargetsMixin(forms.Form):
@@ -46,12 +45,12 @@ class TargetsMixin(forms.Form):
         self.fields["target_zones"].queryset = Zone.objects.filter(q_zone).select_related("commune")
         self.fields["target_clusters"].queryset = Cluster.objects.filter(q_cluster).order_by("name")
 
-    def targets(self) -> list[dict]:
+    def targets(self) -> list[Target]:
         data = self.cleaned_data
         return (
-            [{"unit": u} for u in data.get("target_units") or []]
-            + [{"zone": z} for z in data.get("target_zones") or []]
-            + [{"cluster": c} for c in data.get("target_clusters") or []]
+            [Target.of("unit", u) for u in data.get("target_units") or []]
+            + [Target.of("zone", z) for z in data.get("target_zones") or []]
+            + [Target.of("cluster", c) for c in data.get("target_clusters") or []]
         )
 
     def clean(self):

@@ -178,7 +178,6 @@ class Programme(models.Model):
     class Meta:
         verbose_name = _("broadcast programme")
         verbose_name_plural = _("broadcast programmes")
-        permissions = [("emergency_broadcast", _("Can start emergency broadcasts"))]
 
 
 class ProgrammeTarget(models.Model):

@@ -16,14 +16,10 @@ from media.signals import renditions_ready
 from newsroom.events import item_published, item_withdrawn
 from newsroom.models import NewsItem
 
-from . import cache as bcache
+from .device_api import cache as bcache
 from .models import Cluster, Device, Slot
-from .services import (
-    clusters_invalidate,
-    items_invalidate,
-    now_and_on_commit,
-    programmes_invalidate,
-)
+from .programmes.services import items_invalidate, programmes_invalidate
+from .registry import clusters_invalidate, now_and_on_commit
 
 
 @receiver(item_withdrawn)

@@ -8,20 +8,12 @@ import logging
 from celery import shared_task
 from django.utils import timezone
 
-from . import heartbeats, mqtt, services
+from . import mqtt, services
+from .commands import command_message
+from .device_api import heartbeats
 from .models import Command
 
 logger = logging.getLogger(__name__)
-
-
-def command_message(command: Command) -> dict:
-    """The JSON a device receives for a command, by MQTT and by ``GET /commands``."""
-    return {
-        "id": command.pk,
-        "kind": command.kind,
-        "payload": command.payload,
-        "created_at": command.created_at.isoformat(),
-    }
 
 
 @shared_task(

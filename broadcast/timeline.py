@@ -1,7 +1,7 @@
 """Pure timeline arithmetic: slot occurrences and the TT39 resolution rules.
 
-Nothing here queries the database; ``selectors.timeline_for_clusters`` loads programmes and
-hands their occurrences to :func:`resolve`. The rules, in order:
+Nothing here queries the database; ``compile.compile_timeline`` expands the slots of the
+programmes ``reach`` loaded and hands their occurrences to :func:`resolve`. The rules, in order:
 
 1. *Khẩn cấp* (emergency) occurrences keep their time; several at once queue one after the
    other. A stopped emergency ends at ``stopped_at``.
@@ -17,7 +17,7 @@ hands their occurrences to :func:`resolve`. The rules, in order:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from dateutil.rrule import rrulestr
@@ -199,10 +199,6 @@ def resolve(occurrences: list[Occurrence], *, window_end: datetime) -> list[Occu
         placed.append(occ)
         cursor = occ.end
     return sorted(placed_emergencies + placed, key=lambda o: (o.start, o.programme_id))
-
-
-def to_utc_iso(value: datetime) -> str:
-    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 def to_local_iso(value: datetime) -> str:

@@ -19,15 +19,12 @@ from newsroom.models import AdministrativeUnit
 from . import services
 from .forms import CommandForm, EmergencyForm, ProgrammeForm
 from .models import Device, Programme
+from .monitoring import alert_list_open, device_is_online, device_list_monitoring, proof_of_play
 from .permissions import schedulable_units
-from .selectors import (
-    alert_list_open,
-    device_is_online,
-    device_list_monitoring,
+from .programmes.selectors import (
     emergency_list_active,
     programme_list_for_units,
     programme_playlist_problems,
-    proof_of_play,
     schedule_conflicts,
 )
 from .timeline import LOCAL_TZ

@@ -5,7 +5,7 @@ from django.utils.translation import gettext as _
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
-from broadcast.api import router as devices_router
+from broadcast.device_api.api import router as devices_router
 from newsroom.api import router as intake_router
 from search.api import router as search_router
 from syndication.api import router as items_router

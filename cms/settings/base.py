@@ -71,8 +71,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "cms.middleware.RequestIDMiddleware",
     "django.middleware.security.SecurityMiddleware",
-    # Loudspeakers' unchanged timelines (304) and heartbeats end here: broadcast/middleware.py.
-    "broadcast.middleware.DeviceFastPathMiddleware",
+    # Loudspeakers' unchanged timelines (304) and heartbeats end here: broadcast/device_api/.
+    "broadcast.device_api.middleware.DeviceFastPathMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",

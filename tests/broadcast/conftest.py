@@ -11,7 +11,7 @@ from django.conf import settings as django_settings
 from django.core.cache import cache
 from django.utils import timezone
 
-from broadcast import cache as bcache
+from broadcast.device_api import cache as bcache
 from broadcast.models import Cluster, Device, Zone
 from broadcast.services import device_token_issue
 from newsroom.models import Role

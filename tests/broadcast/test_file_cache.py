@@ -71,7 +71,7 @@ def test_a_change_made_in_another_process_changes_the_etag(world, settings, tmp_
     )
     code = (
         "import django; django.setup();"
-        "from broadcast import cache;"
+        "from broadcast.device_api import cache;"
         f"cache.versions_bump(['u{world['units']['A'].pk}'])"
     )
     proc = subprocess.run([sys.executable, "-c", code], env=env, cwd=settings.BASE_DIR,

@@ -1,5 +1,5 @@
 """Heartbeats buffered in the real Redis and written to the database in bulk
-(``broadcast.heartbeats``): what an operator sees after the flush, and what survives a
+(``broadcast.device_api.heartbeats``): what an operator sees after the flush, and what survives a
 flush that fails."""
 
 import json
@@ -8,7 +8,7 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from broadcast import heartbeats
+from broadcast.device_api import heartbeats
 from broadcast.models import Alert, Device, DeviceDay
 from broadcast.services import devices_check_offline
 from broadcast.tasks import heartbeats_flush

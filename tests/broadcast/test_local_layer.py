@@ -1,6 +1,7 @@
-"""The per-process layer of the device API's cache (``broadcast.cache.LocalLayer``), on the
-real Redis: an unchanged timeline is answered from process memory, and a change made in
-another process — or a Redis hiccup — never leaves a stale ``304`` behind."""
+"""The per-process layer of the device API's cache
+(``broadcast.device_api.cache.LocalLayer``), on the real Redis: an unchanged timeline is
+answered from process memory, and a change made in another process — or a Redis hiccup —
+never leaves a stale ``304`` behind."""
 
 import os
 import pickle
@@ -16,7 +17,7 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
-from broadcast import cache as bcache
+from broadcast.device_api import cache as bcache
 from broadcast.models import Device
 from broadcast.services import programme_create
 from broadcast.tokens import token_digest
@@ -103,7 +104,8 @@ def test_a_change_made_in_another_process_reaches_this_one(world, client: Client
 
     cluster = world["clusters"]["A1"].pk
     in_another_process(
-        redis_cache, f"from broadcast.cache import versions_bump; versions_bump(['c{cluster}'])"
+        redis_cache,
+        f"from broadcast.device_api.cache import versions_bump; versions_bump(['c{cluster}'])",
     )
     changed = poll_until(client, device, token, etag, 200)
     assert changed.status_code == 200 and changed["ETag"] != etag
@@ -115,7 +117,8 @@ def test_a_change_made_in_another_process_reaches_this_one(world, client: Client
     Device.objects.filter(pk=device.pk).update(token_hash=None)
     digest = token_digest(token)
     in_another_process(
-        redis_cache, f"from broadcast.cache import identity_forget; identity_forget(['{digest}'])"
+        redis_cache,
+        f"from broadcast.device_api.cache import identity_forget; identity_forget(['{digest}'])",
     )
     assert poll_until(client, device, token, etag, 401).status_code == 401
 

@@ -12,7 +12,6 @@ from django.utils import timezone
 
 from broadcast.models import Device, PlayLog, Programme
 from broadcast.selectors import (
-    device_timeline,
     device_uptime_summary,
     playback_summary,
     programme_playlist_problems,
@@ -21,6 +20,8 @@ from broadcast.services import heartbeat_record, playlogs_record, programme_crea
 from broadcast.timeline import LOCAL_TZ
 from newsroom.models import Role
 from tests.factories import make_user
+
+from .helpers import timeline
 
 pytestmark = pytest.mark.django_db
 
@@ -94,8 +95,8 @@ def test_programme_list_and_stop(world, scheduler_client):
     scheduler_client.post(reverse("broadcast_programmes"), {"stop": programme.pk})
     programme.refresh_from_db()
     assert programme.stopped_at is not None
-    device, _ = world["devices"]["A1"]
-    assert device_timeline(device_id=device.pk)["entries"] == []
+    device, token = world["devices"]["A1"]
+    assert timeline(token) == []
 
 
 def test_the_programme_list_says_which_bulletins_devices_skip_and_why(
@@ -131,8 +132,8 @@ def test_the_programme_list_says_which_bulletins_devices_skip_and_why(
         in page
     )
     assert "“Bản tin tỉnh”: không tạo được tệp cho loa: thiết bị bỏ qua bản tin này." in page
-    device, _ = world["devices"]["A1"]
-    heads = [p["headline"] for e in device_timeline(device_id=device.pk)["entries"]
+    device, token = world["devices"]["A1"]
+    heads = [p["headline"] for e in timeline(token)
              for p in e["parts"]]  # fmt: skip
     assert heads == []  # what the page says is what the devices do
 
@@ -150,10 +151,10 @@ def test_the_programme_list_says_which_bulletins_devices_skip_and_why(
 def test_scheduler_edits_a_programme_and_the_devices_follow(world, scheduler_client):
     from wagtail.models import ModelLogEntry
 
-    device, _ = world["devices"]["A1"]
+    device, token = world["devices"]["A1"]
     scheduler_client.post(reverse("broadcast_programme_add"), form_data(world))
     original = Programme.objects.get()
-    before = device_timeline(device_id=device.pk)["entries"]
+    before = timeline(token)
     assert len(before) == 2  # today's and tomorrow's 'Bản tin chiều'
 
     url = reverse("broadcast_programme_edit", args=[original.pk])
@@ -171,7 +172,7 @@ def test_scheduler_edits_a_programme_and_the_devices_follow(world, scheduler_cli
     original.refresh_from_db()
     revised = Programme.objects.get(replaces=original)
     assert original.stopped_at is not None and revised.stopped_at is None
-    after = device_timeline(device_id=device.pk)["entries"]
+    after = timeline(token)
     starts = [timezone.localtime(e.start, LOCAL_TZ).strftime("%H:%M") for e in after]
     assert starts == [later.strftime("%H:%M")] * 2
     assert {e.programme_name for e in after} == {"Bản tin chiều (sửa)"}
@@ -230,7 +231,7 @@ def test_emergency_screen_starts_and_stops(world):
 
 
 def test_monitoring_shows_online_offline_and_only_the_users_subtree(world, scheduler_client):
-    device, _ = world["devices"]["A1"]
+    device, token = world["devices"]["A1"]
     heartbeat_record(
         device_id=device.pk,
         data={"status": "playing", "volume": 65, "now_playing": "Thông báo tiêm chủng"},
@@ -259,7 +260,7 @@ def test_people_without_the_scheduler_role_are_kept_out(world):
     client.force_login(reporter)
     for name in ["broadcast_monitoring", "broadcast_proof", "broadcast_programmes"]:
         assert client.get(reverse(name)).status_code in (302, 403)
-    device, _ = world["devices"]["A1"]
+    device, token = world["devices"]["A1"]
     assert client.get(reverse("broadcast_device_token", args=[device.pk])).status_code in (302, 403)
 
 
@@ -288,8 +289,8 @@ def played_world(world):
         slots=[{"starts_at": start, "items": [world["items"]["bt1"].pk]}],
         now=start,
     )
-    device, _ = world["devices"]["A1"]
-    entry = device_timeline(device_id=device.pk, now=start)["entries"][0]
+    device, token = world["devices"]["A1"]
+    entry = timeline(token, now=start)[0]
     playlogs_record(
         device_id=device.pk,
         commune_id=world["units"]["A"].pk,
@@ -334,7 +335,7 @@ def test_reports_selectors(world):
     assert by_code["90001"]["played_seconds"] == pytest.approx(2.0)
     assert by_code["90001"]["scheduled_seconds"] == pytest.approx(4.0, abs=0.6)
     assert by_code["90002"]["scheduled_seconds"] == 0
-    device, _ = world["devices"]["A1"]
+    device, token = world["devices"]["A1"]
     for _i in range(3):
         heartbeat_record(device_id=device.pk, data={"status": "idle"})
     uptime = {

@@ -9,12 +9,13 @@ from django.utils import timezone
 from wagtail.models import ModelLogEntry
 
 from broadcast.models import BulletinClass, Programme, Slot
-from broadcast.selectors import device_timeline, schedule_conflicts
+from broadcast.selectors import schedule_conflicts
 from broadcast.services import emergency_start, programme_create, programme_stop
 from broadcast.timeline import LOCAL_TZ, occurrences
 from newsroom.events import item_withdrawn
 
 from .conftest import soon
+from .helpers import timeline
 
 pytestmark = pytest.mark.django_db
 
@@ -30,8 +31,8 @@ def playlist(items, *, at, rrule="", valid_until=None):
 
 
 def entries_of(world, name):
-    device, _token = world["devices"][name]
-    return device_timeline(device_id=device.pk)["entries"]
+    _device, token = world["devices"][name]
+    return timeline(token)
 
 
 def test_rrule_every_weekday_at_six_and_five_local_time():
@@ -65,8 +66,7 @@ def test_a_scheduler_plans_a_daily_playlist_that_reaches_the_whole_commune(world
         assert entries[0].parts[0]["headline"] == "Thông báo tiêm chủng"
     assert entries_of(world, "B1") == [] and entries_of(world, "C1") == []
     # The board gets no audio.
-    board, _ = world["devices"]["board"]
-    assert device_timeline(device_id=board.pk)["entries"] == []
+    assert entries_of(world, "board") == []
 
 
 def test_targets_cover_cluster_zone_and_unit_subtrees(world):
@@ -298,12 +298,9 @@ def test_emergency_preempts_now_needs_permission_is_logged_and_stoppable(world):
     assert ModelLogEntry.objects.filter(action="broadcast.emergency_stop").count() == 1
 
 
-def test_emergency_with_the_permission_for_a_scheduler(world):
-    from django.contrib.auth.models import Permission
-
+def test_a_scheduler_starts_an_emergency_on_a_zone_of_their_commune(world):
+    # The policy gives schedulers the emergency right (newsroom.policy); no extra permission.
     scheduler = world["scheduler"]
-    scheduler.user_permissions.add(Permission.objects.get(codename="emergency_broadcast"))
-    scheduler = type(scheduler).objects.get(pk=scheduler.pk)
     emergency_start(
         user=scheduler, name="Cháy chợ", targets=[{"zone": world["zone"]}], tts_text="Cháy"
     )
@@ -345,8 +342,7 @@ def test_boards_get_text_items_and_tts_text(world):
             }
         ],
     )
-    board, _ = world["devices"]["board"]
-    entries = device_timeline(device_id=board.pk)["entries"]
+    entries = entries_of(world, "board")
     assert entries[0].parts[0]["type"] == "display"
     assert entries[0].parts[0]["headline"] == "Tin chữ về chợ phiên"
     assert entries_of(world, "A1") == []  # loudspeakers do not play display items

@@ -8,8 +8,8 @@ hold; almost every poll ends in ``304``. This middleware answers exactly that ca
 in the path and whose current timeline version matches — with the same lookups the API
 view makes (``device_identity``: one cache round trip, the database only on a cache miss).
 A ``POST /api/v1/devices/<id>/heartbeat`` with a valid body from the right device is
-recorded here by the view's own code (``api.heartbeat_accept``, the same ``HeartbeatIn``
-schema).
+recorded here by the view's own code (``protocol.heartbeat_accept``, the same ``HeartbeatIn``
+schema). The lookups and the heartbeat code live in ``protocol``, shared with the views.
 
 Everything else, including every refusal (unknown, revoked or foreign token, a body that
 does not validate), falls through to the API view, which gives the full answer and the
@@ -21,9 +21,17 @@ from __future__ import annotations
 import re
 
 from django.http import HttpResponseNotModified, JsonResponse
+from pydantic import ValidationError
 
 from . import cache as bcache
-from .selectors import device_identity
+from .protocol import (
+    HeartbeatIn,
+    bearer_token,
+    device_identity,
+    etag_matches,
+    heartbeat_accept,
+    ip_is_valid,
+)
 
 _TIMELINE = re.compile(r"^/api/v1/devices/(\d+)/timeline$")
 _HEARTBEAT = re.compile(r"^/api/v1/devices/(\d+)/heartbeat$")
@@ -31,24 +39,13 @@ _HEARTBEAT = re.compile(r"^/api/v1/devices/(\d+)/heartbeat$")
 
 def _device(request, match):
     """The identity behind the request's bearer token when it is the path's device."""
-    scheme, _, token = request.META.get("HTTP_AUTHORIZATION", "").partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
+    token = bearer_token(request)
+    if token is None:
         return None, None
-    identity, known = device_identity(token.strip())
+    identity, known = device_identity(token)
     if identity is None or identity.device_id != int(match.group(1)):
         return None, None
     return identity, known
-
-
-def etag_matches(header: str, etag: str) -> bool:
-    """Whether an ``If-None-Match`` header names ``etag`` (weak or strong) or ``*``."""
-    for candidate in header.split(","):
-        candidate = candidate.strip()
-        if candidate.startswith("W/"):
-            candidate = candidate[2:]
-        if candidate in (etag, "*"):
-            return True
-    return False
 
 
 class DeviceFastPathMiddleware:
@@ -90,16 +87,10 @@ class DeviceFastPathMiddleware:
         identity, _known = _device(request, match)
         if identity is None:
             return None
-        from ipaddress import ip_address
-
-        from pydantic import ValidationError
-
-        from .api import HeartbeatIn, heartbeat_accept
-
         try:
             data = HeartbeatIn.model_validate_json(request.body)
-            if data.ip:
-                ip_address(data.ip)
-        except (ValidationError, ValueError):
+        except ValidationError:
+            return None  # the view answers 422 with the field
+        if not ip_is_valid(data.ip):
             return None  # the view answers 400 with the field
         return JsonResponse(heartbeat_accept(identity.device_id, data.dict()))

@@ -1,5 +1,8 @@
-"""What a loudspeaker receiver sees through /api/v1/devices/: only its own schedule, only
-with its own token, with files it can verify; errors always come back as JSON."""
+"""What a loudspeaker receiver sees through /api/v1/devices/: only its own timeline, only
+with its own token, with files it can verify; errors always come back as JSON.
+
+(These assertions were made against the legacy ``/schedule`` until 0.4.0; they now hold
+for ``/timeline``, which replaced it.)"""
 
 import base64
 import hashlib
@@ -12,11 +15,19 @@ from django.test import Client
 from django.utils import timezone
 
 from broadcast.models import Device
-from broadcast.services import device_token_issue
+from broadcast.services import device_token_issue, programme_create
 from media.models import Rendition
-from tests.factories import make_audio_asset, make_device, make_published_item, make_tree
+from tests.factories import (
+    make_audio_asset,
+    make_device,
+    make_published_item,
+    make_tree,
+    make_user,
+)
 
 pytestmark = pytest.mark.django_db
+
+SCOPE = {"P": "province", "X": "district", "A": "commune", "B": "commune", "C": "commune"}
 
 
 @pytest.fixture(autouse=True)
@@ -25,10 +36,26 @@ def media_root(settings, tmp_path):
     return settings.MEDIA_ROOT
 
 
+def schedule(unit, items, *, minutes: int):
+    """A one-off programme for ``unit`` (its whole subtree) playing ``items``."""
+    return programme_create(
+        user=make_user(f"quantri-{unit.code}-{minutes}", is_superuser=True, is_staff=True),
+        name=f"Chương trình {unit.name}",
+        targets=[{"unit": unit}],
+        slots=[
+            {
+                "starts_at": timezone.now() + timedelta(minutes=minutes),
+                "items": [i.pk for i in items],
+            }
+        ],
+    )
+
+
 @pytest.fixture
 def world(tmp_path):
     """Province P > district X > communes A, B; district Y > commune C. Bulletins at P, X,
-    A, B and C; an unpublished one at A; a device in A and one in B."""
+    A, B and C, each approved for its own unit's loudspeakers and scheduled there (A's
+    first, then X's, then P's); an unpublished one at A; a device in A and one in B."""
     units = make_tree(three_level=True)
     now = timezone.now()
     items = {}
@@ -39,11 +66,14 @@ def world(tmp_path):
             f"Bản tin của {units[name].name}",
             audio=asset,
             published_at=now - timedelta(minutes=10 - i),
+            distribution=SCOPE[name],
         )
     draft_asset = make_audio_asset(tmp_path / "draft", seconds=1, name="draft")
     items["draft"] = make_published_item(
         units["A"], "Bản nháp chưa duyệt", audio=draft_asset, live=False
     )
+    for minutes, name in [(10, "A"), (20, "X"), (30, "P"), (10, "B"), (10, "C")]:
+        schedule(units[name], [items[name]], minutes=minutes)
     device_a, token_a = make_device(units["A"], "LOA-A")
     device_b, token_b = make_device(units["B"], "LOA-B")
     return {
@@ -58,8 +88,18 @@ def bearer(token: str) -> dict:
     return {"HTTP_AUTHORIZATION": f"Bearer {token}"}
 
 
-def schedule_url(device: Device) -> str:
-    return f"/api/v1/devices/{device.pk}/schedule"
+def timeline_url(device: Device) -> str:
+    return f"/api/v1/devices/{device.pk}/timeline"
+
+
+def audio_parts(client: Client, device: Device, token: str) -> list[dict]:
+    response = client.get(timeline_url(device), **bearer(token))
+    assert response.status_code == 200
+    return [p for e in response.json()["entries"] for p in e["parts"] if p["type"] == "audio"]
+
+
+def headlines(client: Client, device: Device, token: str) -> list[str]:
+    return [p["headline"] for p in audio_parts(client, device, token)]
 
 
 def media_url(device: Device, rendition: Rendition) -> str:
@@ -76,77 +116,77 @@ def assert_json_error(response, status: int) -> None:
 
 def test_missing_token_is_401_json(world, client: Client):
     device, _ = world["a"]
-    assert_json_error(client.get(schedule_url(device)), 401)
-    assert_json_error(client.get(schedule_url(device), HTTP_AUTHORIZATION="Bearer "), 401)
+    assert_json_error(client.get(timeline_url(device)), 401)
+    assert_json_error(client.get(timeline_url(device), HTTP_AUTHORIZATION="Bearer "), 401)
     assert_json_error(
-        client.get(schedule_url(device), HTTP_AUTHORIZATION="Basic Zm9vOmJhcg=="), 401
+        client.get(timeline_url(device), HTTP_AUTHORIZATION="Basic Zm9vOmJhcg=="), 401
     )
 
 
 def test_wrong_token_is_401_json(world, client: Client):
     device, token = world["a"]
-    assert_json_error(client.get(schedule_url(device), **bearer(token + "x")), 401)
-    assert_json_error(client.get(schedule_url(device), **bearer("x" * 43)), 401)
+    assert_json_error(client.get(timeline_url(device), **bearer(token + "x")), 401)
+    assert_json_error(client.get(timeline_url(device), **bearer("x" * 43)), 401)
 
 
 def test_another_devices_valid_token_is_403_json(world, client: Client):
     device_a, _ = world["a"]
     _, token_b = world["b"]
-    assert_json_error(client.get(schedule_url(device_a), **bearer(token_b)), 403)
+    assert_json_error(client.get(timeline_url(device_a), **bearer(token_b)), 403)
     rendition = world["items"]["A"].audio.rendition("loudspeaker")
     assert_json_error(client.get(media_url(device_a, rendition), **bearer(token_b)), 403)
 
 
 def test_disabled_device_or_cluster_is_401(world, client: Client):
     device, token = world["a"]
-    assert client.get(schedule_url(device), **bearer(token)).status_code == 200
+    assert client.get(timeline_url(device), **bearer(token)).status_code == 200
     device.enabled = False
     device.save()
-    assert_json_error(client.get(schedule_url(device), **bearer(token)), 401)
+    assert_json_error(client.get(timeline_url(device), **bearer(token)), 401)
     device.enabled = True
     device.save()
     device.cluster.enabled = False
     device.cluster.save()
-    assert_json_error(client.get(schedule_url(device), **bearer(token)), 401)
+    assert_json_error(client.get(timeline_url(device), **bearer(token)), 401)
 
 
 def test_a_reissued_token_revokes_the_old_one(world, client: Client):
     device, old = world["a"]
     new = device_token_issue(device=device)
-    assert_json_error(client.get(schedule_url(device), **bearer(old)), 401)
-    assert client.get(schedule_url(device), **bearer(new)).status_code == 200
+    assert_json_error(client.get(timeline_url(device), **bearer(old)), 401)
+    assert client.get(timeline_url(device), **bearer(new)).status_code == 200
 
 
 def test_a_device_hears_its_commune_and_the_units_above_it_only(world, client: Client):
     device, token = world["a"]
-    response = client.get(schedule_url(device), **bearer(token))
+    response = client.get(timeline_url(device), **bearer(token))
     assert response.status_code == 200
     body = response.json()
     items = world["items"]
-    headlines = [e["headline"] for e in body["items"]]
-    # Newest first: the commune's, then district's, then province's bulletin.
-    assert headlines == [items["A"].headline, items["X"].headline, items["P"].headline]
-    assert body["device"] == device.pk and body["commune_code"] == world["units"]["A"].code
-    assert {e["unit_code"] for e in body["items"]} == {"90", "901", "90001"}
-    for entry in body["items"]:
-        assert entry["mime_type"] == "audio/mpeg"
-        assert entry["url"].startswith("http://testserver/api/v1/devices/")
-        assert len(entry["sha256"]) == 64 and entry["size"] > 0
-        assert entry["duration"] > 0
-    device.refresh_from_db()
-    assert device.last_seen_at is not None
+    parts = audio_parts(client, device, token)
+    # In start order: the commune's, then the district's, then the province's bulletin.
+    assert [p["headline"] for p in parts] == [
+        items["A"].headline,
+        items["X"].headline,
+        items["P"].headline,
+    ]
+    assert body["device"] == device.pk and body["cluster"] == device.cluster_id
+    assert {p["item"] for p in parts} == {str(items[n].uuid) for n in ["A", "X", "P"]}
+    for part in parts:
+        assert part["mime_type"] == "audio/mpeg"
+        assert part["url"].startswith("http://testserver/api/v1/devices/")
+        assert len(part["sha256"]) == 64 and part["size"] > 0
+        assert part["duration"] > 0
 
 
 def test_neighbouring_communes_never_share_bulletins(world, client: Client):
     device_b, token_b = world["b"]
-    headlines = [
-        e["headline"] for e in client.get(schedule_url(device_b), **bearer(token_b)).json()["items"]
-    ]
+    heard = headlines(client, device_b, token_b)
     items = world["items"]
-    assert items["B"].headline in headlines
-    assert items["A"].headline not in headlines  # sibling commune
-    assert items["C"].headline not in headlines  # commune of another district
-    assert items["draft"].headline not in headlines
+    assert items["B"].headline in heard
+    assert items["A"].headline not in heard  # sibling commune
+    assert items["C"].headline not in heard  # commune of another district
+    assert items["draft"].headline not in heard
 
 
 def test_unpublished_and_untranscoded_items_never_appear(world, client: Client, tmp_path):
@@ -155,21 +195,26 @@ def test_unpublished_and_untranscoded_items_never_appear(world, client: Client, 
     # Taken down after publication.
     items["X"].live = False
     items["X"].save()
-    # Published, but its MP3 is not ready yet.
+    # Published and scheduled, but its MP3 is not ready yet.
     pending = make_audio_asset(tmp_path / "pending", seconds=1, name="p", transcode=False)
-    make_published_item(world["units"]["A"], "Chưa chuyển mã", audio=pending)
-    # Published article without audio.
-    make_published_item(world["units"]["A"], "Tin bài chữ")
+    waiting = make_published_item(
+        world["units"]["A"], "Chưa chuyển mã", audio=pending, distribution="commune"
+    )
+    schedule(world["units"]["A"], [waiting], minutes=40)
 
-    headlines = [
-        e["headline"] for e in client.get(schedule_url(device), **bearer(token)).json()["items"]
-    ]
-    assert headlines == [items["A"].headline, items["P"].headline]
+    assert headlines(client, device, token) == [items["A"].headline, items["P"].headline]
+
+
+def test_the_legacy_schedule_is_gone_and_says_where_to_look(world, client: Client):
+    device, token = world["a"]
+    response = client.get(f"/api/v1/devices/{device.pk}/schedule", **bearer(token))
+    assert response.status_code == 410
+    assert "/timeline" in response.json()["error"]
 
 
 def test_downloads_match_the_schedule_byte_for_byte(world, client: Client):
     device, token = world["a"]
-    entries = client.get(schedule_url(device), **bearer(token)).json()["items"]
+    entries = audio_parts(client, device, token)
     assert entries
     for entry in entries:
         response = client.get(entry["url"], **bearer(token))
@@ -208,10 +253,7 @@ def test_a_failed_rendition_is_not_served(world, client: Client):
     rendition = world["items"]["A"].audio.rendition("loudspeaker")
     Rendition.objects.filter(pk=rendition.pk).update(status=Rendition.Status.FAILED)
     assert_json_error(client.get(media_url(device, rendition), **bearer(token)), 404)
-    headlines = [
-        e["headline"] for e in client.get(schedule_url(device), **bearer(token)).json()["items"]
-    ]
-    assert world["items"]["A"].headline not in headlines
+    assert world["items"]["A"].headline not in headlines(client, device, token)
 
 
 def test_a_file_missing_on_disk_is_a_json_404_not_a_crash(world, client: Client):

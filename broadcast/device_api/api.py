@@ -29,19 +29,14 @@ from ninja.security import HttpBearer
 from media.models import Rendition
 from newsroom.models import NewsItem
 
+from ..commands import command_acknowledge, command_message
+from ..models import Command
+from ..reach import device_timeline_data
+from ..timeline import to_local_iso
 from . import cache as bcache
-from . import heartbeats, services
 from .cache import DeviceIdentity
-from .middleware import etag_matches
-from .models import Cluster, Command, Device, Slot, SlotItem
-from .selectors import (
-    device_identity,
-    device_schedule_items,
-    device_timeline_data,
-    programmes_for_clusters,
-)
-from .tasks import command_message
-from .timeline import to_local_iso
+from .playlogs import playlogs_record
+from .protocol import HeartbeatIn, device_identity, etag_matches, heartbeat_accept, ip_is_valid
 
 
 class DeviceToken(HttpBearer):
@@ -130,34 +125,30 @@ def device_timeline_get(request, device_id: int):
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 
 
-def _asset_allowed(device: Device, asset_id: int) -> bool:
-    """The file belongs to the device's legacy schedule, its timeline's programmes (audio
-    item or rendered TTS), or a play-now command sent to it."""
-    if device_schedule_items(device=device).filter(audio=asset_id).exists():
-        return True
-    clusters = list(
-        Cluster.objects.filter(pk=device.cluster_id)
-        .select_related("commune")
-        .prefetch_related("zones")
-    )
-    reach = programmes_for_clusters(clusters, start=timezone.now())[device.cluster_id]
-    programme_ids = [p.pk for p, _rank in reach]
-    if programme_ids:
-        live = NewsItem.objects.filter(
-            audio_id=asset_id, live=True, withdrawn_at__isnull=True
-        ).values("pk")
-        if SlotItem.objects.filter(slot__programme_id__in=programme_ids, item__in=live).exists():
-            return True
-        if Slot.objects.filter(programme_id__in=programme_ids, tts_asset_id=asset_id).exists():
-            return True
+def _rendition_allowed(request, identity: DeviceIdentity, rendition_id: int) -> bool:
+    """The file is a part of the device's timeline (the same compiled entries ``/timeline``
+    answers: audio items approved for it, rendered TTS) or of a play-now command sent to
+    it."""
+    known = getattr(request, "bc_known_versions", None)
+    versions = bcache.scope_versions(identity.scopes, known)
+    for entry in device_timeline_data(identity=identity, versions=versions):
+        for part in entry["parts"]:
+            if part.get("rendition_id") != rendition_id:
+                continue
+            # The entries may be cached: the item must still be live at download time.
+            return (
+                "item" not in part
+                or NewsItem.objects.filter(
+                    uuid=part["item"], live=True, withdrawn_at__isnull=True
+                ).exists()
+            )
     # JSON key comparisons differ per database: compare the few recent payloads here.
-    rendition_ids = set(Rendition.objects.filter(asset_id=asset_id).values_list("pk", flat=True))
     payloads = Command.objects.filter(
-        device=device,
+        device_id=identity.device_id,
         kind=Command.Kind.PLAY_NOW,
         created_at__gte=timezone.now() - timedelta(days=2),
     ).values_list("payload", flat=True)
-    return any(p.get("rendition_id") in rendition_ids for p in payloads)
+    return any(p.get("rendition_id") == rendition_id for p in payloads)
 
 
 @router.get(
@@ -167,11 +158,10 @@ def _asset_allowed(device: Device, asset_id: int) -> bool:
 )
 def device_media(request, device_id: int, rendition_id: int):
     identity = _own(request, device_id)
-    device = Device.objects.select_related("cluster__commune").get(pk=identity.device_id)
     rendition = Rendition.objects.filter(
         pk=rendition_id, profile="loudspeaker", status=Rendition.Status.READY
     ).first()
-    if rendition is None or not _asset_allowed(device, rendition.asset_id):
+    if rendition is None or not _rendition_allowed(request, identity, rendition.pk):
         raise HttpError(404, _("This file is not in the device's schedule."))
     etag = f'"{rendition.sha256}"'
     digest = base64.b64encode(bytes.fromhex(rendition.sha256)).decode("ascii")
@@ -230,16 +220,6 @@ def _unsatisfiable(size: int) -> JsonResponse:
 # --- heartbeat ----------------------------------------------------------------------------
 
 
-class HeartbeatIn(Schema):
-    status: Literal["idle", "playing", "off", "error"] = "idle"
-    volume: int | None = Field(None, ge=0, le=100)
-    signal: int | None = Field(None, ge=-150, le=0, description="dBm")
-    firmware: str | None = Field(None, max_length=64)
-    ip: str | None = Field(None, max_length=45)
-    now_playing: str | None = Field(None, max_length=255)
-    error: str | None = Field(None, max_length=500)
-
-
 class HeartbeatOut(Schema):
     ok: bool
     server_time: str
@@ -253,25 +233,9 @@ class HeartbeatOut(Schema):
 )
 def device_heartbeat(request, device_id: int, data: HeartbeatIn):
     identity = _own(request, device_id)
-    if data.ip:
-        from ipaddress import ip_address
-
-        try:
-            ip_address(data.ip)
-        except ValueError:
-            return Status(400, {"error": _("Not an IP address."), "field": "ip"})
+    if not ip_is_valid(data.ip):
+        return Status(400, {"error": _("Not an IP address."), "field": "ip"})
     return heartbeat_accept(identity.device_id, data.dict())
-
-
-def heartbeat_accept(device_id: int, data: dict) -> dict:
-    """Record a valid heartbeat (buffered in Redis when there is one) and answer it; shared
-    with the fast path (``middleware.DeviceFastPathMiddleware``)."""
-    now = timezone.now()
-    pending = heartbeats.buffer(device_id=device_id, data=data, now=now)
-    if pending is None:
-        services.heartbeat_record(device_id=device_id, data=data, now=now)
-        pending = services.commands_pending_count(device_id=device_id)
-    return {"ok": True, "server_time": now.isoformat(), "pending_commands": pending}
 
 
 # --- play logs ----------------------------------------------------------------------------
@@ -311,7 +275,7 @@ def device_playlogs(request, device_id: int, batch: PlayLogBatch):
             400,
             {"error": _("At most %(n)s events per batch.") % {"n": limit}, "field": "events"},
         )
-    return services.playlogs_record(
+    return playlogs_record(
         device_id=identity.device_id,
         commune_id=identity.commune_id,
         events=[e.dict() for e in batch.events],
@@ -354,72 +318,24 @@ def device_commands(request, device_id: int):
 )
 def device_command_ack(request, device_id: int, command_id: int, data: AckIn):
     identity = _own(request, device_id)
-    if not services.command_acknowledge(
+    if not command_acknowledge(
         device_id=identity.device_id, command_id=command_id, status=data.status, detail=data.detail
     ):
         return Status(404, {"error": _("No such command for this device."), "field": "command_id"})
     return {"ok": True}
 
 
-# --- legacy schedule ----------------------------------------------------------------------
+# --- retired ------------------------------------------------------------------------------
 
 
-class ScheduleEntry(Schema):
-    item: str
-    headline: str
-    unit_code: str
-    published_at: str
-    duration: float | None
-    url: str
-    size: int
-    sha256: str
-    mime_type: str
-
-
-class Schedule(Schema):
-    device: int
-    cluster: str
-    commune_code: str
-    generated_at: str
-    items: list[ScheduleEntry]
-
-
-@router.get(
-    "/{int:device_id}/schedule",
-    response=Schedule,
-    summary="Legacy: the commune's published audio (kept for deployed receivers; use /timeline)",
-)
-def device_schedule(request, device_id: int):
-    identity = _own(request, device_id)
-    device = Device.objects.select_related("cluster__commune").get(pk=identity.device_id)
-    Device.objects.filter(pk=device.pk).update(last_seen_at=timezone.now())
-    entries = []
-    for item in device_schedule_items(device=device):
-        rendition = item.audio.rendition("loudspeaker")
-        if rendition is None:
-            continue
-        entries.append(
-            {
-                "item": str(item.uuid),
-                "headline": item.headline,
-                "unit_code": item.unit.code,
-                "published_at": timezone.localtime(item.first_published_at).isoformat(),
-                "duration": rendition.duration,
-                "url": request.build_absolute_uri(
-                    reverse("api-v1:device_media", args=[device.pk, rendition.pk])
-                ),
-                "size": rendition.size,
-                "sha256": rendition.sha256,
-                "mime_type": rendition.mime_type,
-            }
-        )
-    return {
-        "device": device.pk,
-        "cluster": device.cluster.name,
-        "commune_code": device.cluster.commune.code,
-        "generated_at": timezone.localtime().isoformat(),
-        "items": entries,
-    }
+@router.get("/{int:device_id}/schedule", auth=None, include_in_schema=False)
+def device_schedule_retired(request, device_id: int):
+    """The legacy ``/schedule`` (the commune's published audio), retired in 0.4.0: a device
+    plays its ``/timeline``."""
+    return JsonResponse(
+        {"error": _("This address was retired; devices read /api/v1/devices/<id>/timeline.")},
+        status=410,
+    )
 
 
 # --- outside ATOMIC_REQUESTS --------------------------------------------------------------
