@@ -15,12 +15,13 @@ import logging
 import os
 import shutil
 import subprocess
+import time
 from pathlib import Path
 
 from .protocol import ChecksumMismatch, DeviceClient, ProtocolError, Unreachable
 
 logger = logging.getLogger("nguon_player.cache")
-CHUNK = 65536
+CHUNK = 16384
 
 
 def _fsync_dir(path: Path) -> None:
@@ -43,7 +44,7 @@ def atomic_write(path: Path, data: bytes) -> None:
 
 
 class MediaCache:
-    def __init__(self, root: Path, *, budget_bytes: int):
+    def __init__(self, root: Path, *, budget_bytes: int, rate_limit: int = 0):
         self.root = Path(root)
         self.media = self.root / "media"
         self.partial = self.root / "partial"
@@ -51,6 +52,7 @@ class MediaCache:
         for folder in (self.media, self.partial, self.tts):
             folder.mkdir(parents=True, exist_ok=True)
         self.budget = budget_bytes
+        self.rate_limit = rate_limit  # bytes per second, 0 = as fast as the link goes
         for stale in self.media.glob(".*.tmp"):
             stale.unlink(missing_ok=True)
 
@@ -75,10 +77,17 @@ class MediaCache:
         if size is None or offset < size:
             response, resumed = client.media(part["url"], offset=offset, etag=f'"{sha256}"')
             mode = "ab" if resumed else "wb"
+            logger.info("downloading %s from byte %d", sha256[:12], offset if resumed else 0)
+            started, got = time.monotonic(), 0
             try:
                 with open(partial, mode) as fh:
                     while chunk := response.read(CHUNK):
                         fh.write(chunk)
+                        got += len(chunk)
+                        if self.rate_limit:
+                            ahead = got / self.rate_limit - (time.monotonic() - started)
+                            if ahead > 0:
+                                time.sleep(ahead)
                     fh.flush()
                     os.fsync(fh.fileno())
             except (OSError, http.client.HTTPException) as exc:

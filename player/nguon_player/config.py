@@ -38,6 +38,7 @@ class Config:
     power_on_command: tuple[str, ...] = ()
     power_off_command: tuple[str, ...] = ()
     http_timeout: float = 15.0
+    download_kbps: int = 0  # 0 = unlimited; else KB/s (metered 4G links)
 
     @property
     def output_kind(self) -> str:
@@ -143,6 +144,7 @@ def from_dict(raw: dict, *, base: Path | None = None) -> Config:
     poll = number("poll_seconds", 0, 0, 3600)
     heartbeat = number("heartbeat_seconds", 60, 1, 3600)
     timeout = number("http_timeout", 15, 1, 300)
+    download_kbps = number("download_kbps", 0, 0, 10_000_000, int)
 
     mqtt_url = str(raw.get("mqtt_url", "") or "")
     if mqtt_url and urlparse(mqtt_url).scheme not in ("mqtt", "mqtts"):
@@ -175,4 +177,5 @@ def from_dict(raw: dict, *, base: Path | None = None) -> Config:
         power_on_command=power_on,
         power_off_command=power_off,
         http_timeout=timeout,
+        download_kbps=download_kbps,
     )

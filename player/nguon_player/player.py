@@ -222,7 +222,11 @@ class Player:
         self.client = client or DeviceClient(
             config.server_url, config.device_id, config.token, timeout=config.http_timeout
         )
-        self.cache = MediaCache(config.cache_dir, budget_bytes=config.cache_budget_mb << 20)
+        self.cache = MediaCache(
+            config.cache_dir,
+            budget_bytes=config.cache_budget_mb << 20,
+            rate_limit=config.download_kbps * 1024,
+        )
         self.spool = Spool(config.cache_dir / "state.sqlite3")
         self.ffmpeg = ffmpeg_binary(config.ffmpeg)
         self.output = make_output(config.output_kind, config.output_target, ffmpeg=config.ffmpeg)

@@ -250,8 +250,11 @@ def players(tmp_path):
 
 
 @pytest.fixture
-def broker():
+def broker(settings):
+    """The real Mosquitto; the server side pushes commands to it (a run-private prefix)."""
     require("mqtt", mqtt_up(), f"no MQTT broker answers at {MQTT_URL}")
+    settings.MQTT_URL = MQTT_URL
+    settings.BROADCAST_MQTT_TOPIC_PREFIX = os.environ["BROADCAST_MQTT_TOPIC_PREFIX"]
     return MQTT_URL
 
 
