@@ -86,6 +86,11 @@ def _part_out(request, device_id: int, part: dict) -> dict:
     return part
 
 
+# Advised to devices in every timeline ("poll_seconds"; they add jitter): a 304 costs the
+# server next to nothing, and emergencies reach devices by MQTT push without waiting.
+TIMELINE_POLL_SECONDS = 60
+
+
 @router.get(
     "/{int:device_id}/timeline",
     summary="The device's compiled timeline for the next 48 hours (ETag, 304 when unchanged)",
@@ -108,6 +113,7 @@ def device_timeline_get(request, device_id: int):
         "kind": identity.kind,
         "version": version,
         "generated_at": to_local_iso(now),
+        "poll_seconds": TIMELINE_POLL_SECONDS,
         "valid_until": to_local_iso(now + timedelta(hours=settings.BROADCAST_TIMELINE_HOURS)),
         "entries": [
             {**e, "parts": [_part_out(request, identity.device_id, p) for p in e["parts"]]}
