@@ -4,9 +4,10 @@ Starts gunicorn and a Celery worker (all four queues) against the PostgreSQL and
 on the command line, creates one province with ``--clusters`` loudspeaker clusters (one
 device each), then for ``--duration`` seconds:
 
-- every device polls its timeline (``If-None-Match``) and sends a heartbeat once per
-  ``--poll`` seconds, spread evenly; every second round it also reads its schedule, and it
-  downloads every MP3 new to it (at most two per poll) from the timeline or the schedule;
+- every device runs the reference player's protocol code (``nguon_player.protocol``,
+  without audio): it polls its timeline (``If-None-Match``) and sends a heartbeat once per
+  ``--poll`` seconds, spread evenly, and downloads and verifies (size, SHA-256) every MP3
+  new to it (at most two per poll);
 - editors publish a provincial audio bulletin every ``--publish-every`` seconds through the
   newsroom services (submit + every approval step), which fans out to transcoding, search,
   feeds and loudspeaker schedules on the real worker;
@@ -174,68 +175,56 @@ def start_servers(args, env, workdir: Path):
 
 
 def device_loop(args, fleet, stats: Stats, stop: threading.Event):
-    import requests
+    """The fleet, each device running the reference player's protocol code
+    (``nguon_player.protocol``, without audio): timeline with ETag, verified downloads of
+    new MP3s (at most two per poll), heartbeat."""
+    from nguon_player.protocol import (
+        ChecksumMismatch,
+        DeviceClient,
+        HttpClient,
+        ProtocolError,
+        Unreachable,
+        entries_of,
+        media_needed,
+    )
 
     base = f"http://127.0.0.1:{args.port}"
-    local = threading.local()
+    names = {"timeline": "GET timeline", "heartbeat": "POST heartbeat", "media": "GET media (MP3)"}
+
+    def observe(name: str, seconds: float, status: int) -> None:
+        ok = 200 <= status < 400
+        stats.record(names.get(name, name), seconds, ok, f"{status or 'unreachable'}")
+
+    http = HttpClient(timeout=30)  # keep-alive per thread; a stale connection is retried once
+    clients = {
+        device_id: DeviceClient(base, device_id, token, timeout=30, http=http, on_request=observe)
+        for device_id, token in fleet
+    }
     etags: dict[int, str] = {}
+    timelines: dict[int, list] = {}
     downloaded: dict[int, set] = defaultdict(set)
 
-    def session():
-        if not hasattr(local, "s"):
-            local.s = requests.Session()
-        return local.s
-
     def one(device_id: int, token: str, rnd: int):
-        s = session()
-        # A device opens a connection per poll (a minute apart, far past any keep-alive):
-        # reusing a pooled one the server already closed would count as a false error.
-        auth = {"Authorization": f"Bearer {token}", "Connection": "close"}
-        headers = dict(auth)
-        if device_id in etags:
-            headers["If-None-Match"] = etags[device_id]
-        t0 = time.perf_counter()
+        client = clients[device_id]
         try:
-            r = s.get(f"{base}/api/v1/devices/{device_id}/timeline", headers=headers, timeout=30)
-            ok = r.status_code in (200, 304)
-            stats.record("GET timeline", time.perf_counter() - t0, ok, f"{r.status_code}")
-            if r.status_code == 200:
-                etags[device_id] = r.headers.get("ETag", "")
-                urls = {
-                    part["url"]
-                    for entry in r.json().get("entries", [])
-                    for part in entry.get("parts", [])
-                    if part.get("url")
-                }
-                fetch(s, auth, device_id, urls)
-            if rnd % 2 == 1:
-                # The simple schedule (published audio of the commune and above).
+            result = client.timeline(etags.get(device_id, ""))
+            if result.status == 200:
+                etags[device_id] = result.etag
+                timelines[device_id] = entries_of(result.body)
+            parts = media_needed(timelines.get(device_id, []), now=client.server_now(), hours=48)
+            for part in [p for p in parts if p["sha256"] not in downloaded[device_id]][:2]:
                 t0 = time.perf_counter()
-                r = s.get(f"{base}/api/v1/devices/{device_id}/schedule", headers=auth, timeout=30)
-                stats.record("GET schedule", time.perf_counter() - t0, r.ok, f"{r.status_code}")
-                if r.ok:
-                    fetch(s, auth, device_id, {e["url"] for e in r.json().get("items", [])})
-        except requests.RequestException as exc:
-            stats.record("GET timeline", time.perf_counter() - t0, False, repr(exc))
-        t0 = time.perf_counter()
+                try:
+                    client.media_verify(part["url"], sha256=part["sha256"], size=part.get("size"))
+                except ChecksumMismatch as exc:
+                    stats.record("media checksum", time.perf_counter() - t0, False, str(exc))
+                downloaded[device_id].add(part["sha256"])
+        except (Unreachable, ProtocolError):
+            pass  # recorded by observe()
         try:
-            r = s.post(
-                f"{base}/api/v1/devices/{device_id}/heartbeat",
-                json={"status": "idle", "volume": 70, "signal": -70, "firmware": "drill"},
-                headers=auth,
-                timeout=30,
-            )
-            stats.record("POST heartbeat", time.perf_counter() - t0, r.ok, f"{r.status_code}")
-        except requests.RequestException as exc:
-            stats.record("POST heartbeat", time.perf_counter() - t0, False, repr(exc))
-
-    def fetch(s, auth, device_id, urls):
-        for url in sorted(urls - downloaded[device_id])[:2]:
-            t1 = time.perf_counter()
-            m = s.get(url, headers=auth, timeout=60)
-            ok = m.ok and len(m.content) > 0
-            stats.record("GET media (MP3)", time.perf_counter() - t1, ok, f"{m.status_code}")
-            downloaded[device_id].add(url)
+            client.heartbeat({"status": "idle", "volume": 70, "signal": -70, "firmware": "drill"})
+        except (Unreachable, ProtocolError):
+            pass
 
     spacing = args.poll / max(len(fleet), 1)
     with ThreadPoolExecutor(max_workers=args.threads) as pool:
@@ -354,8 +343,10 @@ def main():
                 "simulate_devices",
                 "--base-url",
                 f"http://127.0.0.1:{args.port}",
-                "--duration",
-                str(args.duration),
+                "--clusters",
+                str(args.clusters),
+                "--minutes",
+                str(max(1, args.duration // 60)),
             ],
             cwd=ROOT,
             env=env,

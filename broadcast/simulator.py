@@ -1,17 +1,18 @@
 """Simulated loudspeakers that speak the device API over real HTTP (and MQTT).
 
-Each simulated device, every simulated minute: polls its timeline with ``If-None-Match``,
-downloads (and verifies) media it has not got yet, sends a heartbeat, reports entries
-that have started as played (idempotent ids), polls and acknowledges commands. With MQTT
-configured it also subscribes to its topic and acknowledges what arrives there.
+They run the reference player's protocol code (``nguon_player.protocol``, the package in
+``player/``) without audio, so what the server is tested and benchmarked against is what
+devices run. Each simulated device, every simulated minute: polls its timeline with
+``If-None-Match``, downloads and verifies (size, SHA-256) media it has not got yet, sends
+a heartbeat, reports entries that have started as played (the player's stable event
+ids), polls and acknowledges commands. With MQTT configured it also subscribes to its
+topic and acknowledges what arrives there.
 
-Used by ``manage.py simulate_devices``, by the tests and by the benchmark.
+Used by ``manage.py simulate_devices``, by the tests and by the benchmarks.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
 import threading
 import time
@@ -19,9 +20,19 @@ import uuid
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 
-import requests
+from nguon_player.protocol import (
+    ChecksumMismatch,
+    CommandSubscriber,
+    DeviceClient,
+    HttpClient,
+    ProtocolError,
+    Unreachable,
+    command_topic,
+    entries_of,
+    media_needed,
+    play_event,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -31,10 +42,11 @@ class SimDevice:
     device_id: int
     token: str
     etag: str = ""
-    timeline: list = field(default_factory=list)
-    media: dict = field(default_factory=dict)  # url -> sha256 verified
+    timeline: list = field(default_factory=list)  # nguon_player.protocol.Entry
+    media: dict = field(default_factory=dict)  # sha256 -> bytes verified
     played: set = field(default_factory=set)
     mqtt_messages: list = field(default_factory=list)
+    client: DeviceClient | None = None
 
 
 class Simulator:
@@ -56,131 +68,93 @@ class Simulator:
         self.timeout = timeout
         self.stats: Counter = Counter()
         self.lock = threading.Lock()
-        self.local = threading.local()
-        self._mqtt = None
+        self.http = HttpClient(timeout=timeout)  # keep-alive per thread, shared by devices
+        self._mqtt: CommandSubscriber | None = None
+        for device in devices:
+            device.client = DeviceClient(
+                self.base,
+                device.device_id,
+                device.token,
+                timeout=timeout,
+                http=self.http,
+                on_request=self._observe,
+            )
 
     # -- plumbing -------------------------------------------------------------------------
-
-    def _session(self) -> requests.Session:
-        session = getattr(self.local, "session", None)
-        if session is None:
-            session = self.local.session = requests.Session()
-        return session
 
     def _count(self, key: str, n: int = 1) -> None:
         with self.lock:
             self.stats[key] += n
 
-    def _url(self, device: SimDevice, tail: str) -> str:
-        return f"{self.base}/api/v1/devices/{device.device_id}/{tail}"
-
-    def _headers(self, device: SimDevice) -> dict:
-        return {"Authorization": f"Bearer {device.token}"}
+    def _observe(self, name: str, _seconds: float, status: int) -> None:
+        self._count(f"{name}_{status}" if status else f"{name}_unreachable")
 
     # -- one device, one minute -----------------------------------------------------------
 
     def poll_timeline(self, device: SimDevice) -> None:
-        headers = self._headers(device)
-        if device.etag:
-            headers["If-None-Match"] = device.etag
-        response = self._session().get(
-            self._url(device, "timeline"), headers=headers, timeout=self.timeout
-        )
-        self._count(f"timeline_{response.status_code}")
-        if response.status_code == 200:
-            device.etag = response.headers.get("ETag", "")
-            device.timeline = response.json()["entries"]
+        result = device.client.timeline(device.etag)
+        if result.status == 200:
+            device.etag = result.etag
+            device.timeline = entries_of(result.body)
 
     def download_media(self, device: SimDevice) -> None:
-        for entry in device.timeline:
-            for part in entry["parts"]:
-                url = part.get("url")
-                if part.get("type") != "audio" or not url or url in device.media:
-                    continue
-                response = self._session().get(url, headers=self._headers(device), timeout=60)
-                self._count(f"media_{response.status_code}")
-                if response.status_code != 200:
-                    continue
-                digest = hashlib.sha256(response.content).hexdigest()
-                if digest == part["sha256"]:
-                    device.media[url] = digest
-                    self._count("media_bytes", len(response.content))
-                else:
-                    self._count("media_checksum_failures")
+        now = device.client.server_now()
+        for part in media_needed(device.timeline, now=now, hours=48):
+            if part["sha256"] in device.media:
+                continue
+            try:
+                size = device.client.media_verify(
+                    part["url"], sha256=part["sha256"], size=part.get("size")
+                )
+            except ChecksumMismatch:
+                self._count("media_checksum_failures")
+                continue
+            except ProtocolError:
+                continue  # counted by status
+            device.media[part["sha256"]] = size
+            self._count("media_bytes", size)
 
     def heartbeat(self, device: SimDevice) -> None:
-        now = datetime.now(UTC)
-        playing = next(
-            (
-                e["programme"]
-                for e in device.timeline
-                if _parse(e["start"]) <= now < _parse(e["end"])
-            ),
-            "",
-        )
-        response = self._session().post(
-            self._url(device, "heartbeat"),
-            json={
+        now = device.client.server_now()
+        playing = next((e.programme for e in device.timeline if e.start <= now < e.end), "")
+        device.client.heartbeat(
+            {
                 "status": "playing" if playing else "idle",
                 "volume": 70,
                 "signal": -75,
                 "firmware": "sim-1.0",
                 "ip": "10.0.0.1",
                 "now_playing": playing[:255],
-            },
-            headers=self._headers(device),
-            timeout=self.timeout,
+            }
         )
-        self._count(f"heartbeat_{response.status_code}")
 
     def report_played(self, device: SimDevice) -> None:
-        now = datetime.now(UTC)
+        now = device.client.server_now()
         events = []
         for entry in device.timeline:
-            if entry["id"] in device.played or _parse(entry["start"]) > now:
+            if entry.key in device.played or entry.start > now:
                 continue
-            duration = sum(float(p.get("duration") or 0) for p in entry["parts"])
             events.append(
-                {
-                    "id": f"{device.device_id}-{entry['id']}",
-                    "entry_id": entry["id"],
-                    "slot_id": entry["slot_id"],
-                    "started_at": entry["start"],
-                    "duration": duration,
-                    "status": "completed",
-                }
+                play_event(
+                    entry,
+                    attempt=1,
+                    started_at=entry.start - device.client.skew,  # our clock, as a device
+                    duration=entry.duration,
+                    status="completed",
+                )
             )
         if not events:
             return
-        response = self._session().post(
-            self._url(device, "playlogs"),
-            json={"sent_at": now.isoformat(), "events": events},
-            headers=self._headers(device),
-            timeout=self.timeout,
-        )
-        self._count(f"playlogs_{response.status_code}")
-        if response.status_code == 200:
-            device.played.update(e["entry_id"] for e in events)
-            self._count("played_entries", len(events))
+        device.client.playlogs(events)
+        device.played.update(e.key for e in device.timeline if e.start <= now)
+        self._count("played_entries", len(events))
 
     def commands(self, device: SimDevice) -> None:
-        response = self._session().get(
-            self._url(device, "commands"), headers=self._headers(device), timeout=self.timeout
-        )
-        self._count(f"commands_{response.status_code}")
-        if response.status_code != 200:
-            return
-        for command in response.json():
+        for command in device.client.commands():
             self.ack(device, command["id"])
 
     def ack(self, device: SimDevice, command_id: int) -> None:
-        response = self._session().post(
-            self._url(device, f"commands/{command_id}/ack"),
-            json={"status": "done"},
-            headers=self._headers(device),
-            timeout=self.timeout,
-        )
-        self._count(f"ack_{response.status_code}")
+        device.client.ack(command_id, "done")
 
     def minute(self, device: SimDevice) -> None:
         try:
@@ -189,7 +163,7 @@ class Simulator:
             self.heartbeat(device)
             self.report_played(device)
             self.commands(device)
-        except requests.RequestException as exc:
+        except (Unreachable, ProtocolError) as exc:
             self._count("errors")
             self._count(f"error_{type(exc).__name__}")
             logger.warning("simulated device %s: %s", device.device_id, exc)
@@ -199,48 +173,30 @@ class Simulator:
     def start_mqtt(self) -> bool:
         if not self.mqtt_url:
             return False
-        import paho.mqtt.client as mqtt
+        by_topic = {command_topic(self.topic_prefix, d.device_id): d for d in self.devices}
 
-        from .mqtt import broker_params
-
-        params = broker_params(self.mqtt_url)
-        by_topic = {f"{self.topic_prefix}/{d.device_id}/commands": d for d in self.devices}
-        client = mqtt.Client(
-            mqtt.CallbackAPIVersion.VERSION2, client_id=f"sim-{uuid.uuid4().hex[:8]}"
-        )
-        if params["username"]:
-            client.username_pw_set(params["username"], params["password"])
-        subscribed = threading.Event()
-
-        def on_message(_client, _userdata, message):
-            device = by_topic.get(message.topic)
-            if device is None:
-                return
-            payload = json.loads(message.payload)
-            payload["_received"] = time.time()
-            device.mqtt_messages.append(payload)
+        def on_command(device_id: int, command: dict) -> None:
+            device = by_topic[command_topic(self.topic_prefix, device_id)]
+            command["_received"] = time.time()
+            device.mqtt_messages.append(command)
             self._count("mqtt_messages")
 
-        client.on_message = on_message
-        client.on_subscribe = lambda *args: subscribed.set()
-        try:
-            client.connect(params["host"], params["port"])
-        except OSError:
+        subscriber = CommandSubscriber(
+            self.mqtt_url,
+            topics={t: d.device_id for t, d in by_topic.items()},
+            on_command=on_command,
+            client_id=f"sim-{uuid.uuid4().hex[:8]}",
+        )
+        if not subscriber.start(wait=10):
+            subscriber.stop()
             self._count("mqtt_unavailable")
             return False
-        client.loop_start()
-        topics = list(by_topic)
-        for i in range(0, len(topics), 100):
-            subscribed.clear()
-            client.subscribe([(t, 1) for t in topics[i : i + 100]])
-            subscribed.wait(10)
-        self._mqtt = client
+        self._mqtt = subscriber
         return True
 
     def stop_mqtt(self) -> None:
         if self._mqtt is not None:
-            self._mqtt.loop_stop()
-            self._mqtt.disconnect()
+            self._mqtt.stop()
             self._mqtt = None
 
     # -- run ------------------------------------------------------------------------------
@@ -266,10 +222,6 @@ class Simulator:
         finally:
             self.stop_mqtt()
         return self.stats
-
-
-def _parse(value: str) -> datetime:
-    return datetime.fromisoformat(value.replace("Z", "+00:00"))
 
 
 def create_fleet(*, clusters: int, commune=None, prefix: str = "SIM") -> list[SimDevice]:

@@ -1,4 +1,5 @@
-"""Simulate loudspeakers against a running server (see ``broadcast.simulator``).
+"""Simulate loudspeakers against a running server (see ``broadcast.simulator``): each
+runs the reference player's protocol code (``nguon_player.protocol``) without audio.
 
     manage.py simulate_devices --clusters 20 --minutes 5 --base-url http://127.0.0.1:8000
 
