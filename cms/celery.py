@@ -16,7 +16,7 @@ def _ensure_filesystem_broker_dirs() -> None:
     from django.conf import settings
 
     options = getattr(settings, "CELERY_BROKER_TRANSPORT_OPTIONS", None) or {}
-    if str(getattr(settings, "CELERY_BROKER_URL", "")).startswith("filesystem://"):
+    if str(settings.CELERY_BROKER_URL).startswith("filesystem://"):
         for key in ("data_folder_in", "data_folder_out", "processed_folder", "control_folder"):
             if options.get(key):
                 os.makedirs(options[key], exist_ok=True)

@@ -56,7 +56,7 @@ def _search():
 
 def _storage():
     """Default storage accepts a write; on a local folder, report free space too."""
-    minimum = int(getattr(settings, "NGUON_READYZ_MIN_FREE_MB", 100))
+    minimum = int(settings.NGUON_READYZ_MIN_FREE_MB)
     detail = {"backend": type(default_storage).__name__}
     location = getattr(default_storage, "location", None)
     if location:

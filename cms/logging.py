@@ -23,10 +23,6 @@ def new_request_id() -> str:
     return uuid.uuid4().hex
 
 
-def current_request_id() -> str:
-    return request_id_var.get()
-
-
 def _current_task():
     try:
         from celery import current_task

@@ -50,8 +50,8 @@ class RequestIDMiddleware:
 
 class ContentSecurityPolicyMiddleware:
     def __init__(self, get_response):
-        self.portal_policy = getattr(settings, "NGUON_CSP", "")
-        self.admin_policy = getattr(settings, "NGUON_CSP_ADMIN", "")
+        self.portal_policy = settings.NGUON_CSP
+        self.admin_policy = settings.NGUON_CSP_ADMIN
         if not (self.portal_policy or self.admin_policy):
             raise MiddlewareNotUsed
         self.get_response = get_response
@@ -72,7 +72,7 @@ class ContentSecurityPolicyMiddleware:
 def _client_address(request) -> str:
     # Behind the reverse proxy REMOTE_ADDR is the proxy; the proxy's X-Forwarded-For is
     # trusted only when NGUON_TRUST_X_FORWARDED_FOR is on (deploy.md sets it with nginx).
-    if getattr(settings, "NGUON_TRUST_X_FORWARDED_FOR", False):
+    if settings.NGUON_TRUST_X_FORWARDED_FOR:
         forwarded = request.headers.get("X-Forwarded-For", "")
         if forwarded:
             return forwarded.split(",")[-1].strip()
@@ -81,11 +81,11 @@ def _client_address(request) -> str:
 
 class LoginRateLimitMiddleware:
     def __init__(self, get_response):
-        self.max_failures = int(getattr(settings, "NGUON_LOGIN_MAX_FAILURES", 0) or 0)
+        self.max_failures = int(settings.NGUON_LOGIN_MAX_FAILURES or 0)
         if self.max_failures <= 0:
             raise MiddlewareNotUsed
-        self.window = int(getattr(settings, "NGUON_LOGIN_WINDOW_SECONDS", 900))
-        self.paths = set(getattr(settings, "NGUON_LOGIN_PATHS", ["/admin/login/"]))
+        self.window = int(settings.NGUON_LOGIN_WINDOW_SECONDS)
+        self.paths = set(settings.NGUON_LOGIN_PATHS)
         self.get_response = get_response
 
     def _keys(self, request) -> list[str]:

@@ -43,7 +43,7 @@ _FILTERS: dict[str, Filter] = {}
 
 
 def max_age() -> int:
-    return int(getattr(settings, "NGUON_PORTAL_MAX_AGE", 60))
+    return int(settings.NGUON_PORTAL_MAX_AGE)
 
 
 # --- responses ---------------------------------------------------------------------------

@@ -331,9 +331,9 @@ def local_layer() -> LocalLayer | None:
     layer = _layer
     if layer is not None and layer.pid == os.getpid():
         return layer
-    if not getattr(settings, "BROADCAST_LOCAL_CACHE", True):
+    if not settings.BROADCAST_LOCAL_CACHE:
         return None
-    from cms.cache import redis_url
+    from core.cache import redis_url
 
     url = redis_url()
     if url is None:
@@ -358,7 +358,7 @@ def local_layer_stop() -> None:
 
 
 def _publish(*, tokens=(), scopes=()) -> None:
-    from cms.cache import redis_client
+    from core.cache import redis_client
 
     layer = _layer if _layer is not None and _layer.pid == os.getpid() else None
     if layer is not None:

@@ -108,9 +108,9 @@ def heartbeat_record(*, device_id: int, data: dict, now=None) -> None:
 
 
 def _client():
-    if getattr(settings, "BROADCAST_HEARTBEAT_BUFFER", "auto") == "off":
+    if settings.BROADCAST_HEARTBEAT_BUFFER == "off":
         return None
-    from cms.cache import redis_client
+    from core.cache import redis_client
 
     return redis_client()
 

@@ -11,20 +11,13 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
+from cms.logging import logging_config
+
+from .env import env_bool, env_float, env_int, env_list  # noqa: F401 - used by the others
+
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = Path(os.environ.get("NGUON_VAR_DIR", BASE_DIR / "var"))
 VAR_DIR.mkdir(parents=True, exist_ok=True)
-
-
-def env_bool(name: str, default: bool = False) -> bool:
-    value = os.environ.get(name)
-    if value is None:
-        return default
-    return value.strip().lower() in {"1", "true", "yes", "on"}
-
-
-def env_list(name: str, default: str = "") -> list[str]:
-    return [part.strip() for part in os.environ.get(name, default).split(",") if part.strip()]
 
 
 DEV_SECRET_KEY = "dev-insecure-nguon-secret-key-change-me"  # noqa: S105 - refused in production
@@ -35,6 +28,7 @@ CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 
 INSTALLED_APPS = [
     # project apps, lowest layer first
+    "core",
     "media",
     "newsroom",
     "syndication",
@@ -81,6 +75,9 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "wagtail.contrib.redirects.middleware.RedirectMiddleware",
+    # Failed admin logins per client and user name (429); Content-Security-Policy for HTML.
+    "cms.middleware.LoginRateLimitMiddleware",
+    "cms.middleware.ContentSecurityPolicyMiddleware",
 ]
 
 ROOT_URLCONF = "cms.urls"
@@ -107,7 +104,7 @@ WSGI_APPLICATION = "cms.wsgi.application"
 DATABASES = {
     "default": dj_database_url.parse(
         os.environ.get("DATABASE_URL", f"sqlite:///{VAR_DIR / 'db.sqlite3'}"),
-        conn_max_age=int(os.environ.get("DATABASE_CONN_MAX_AGE", "0")),
+        conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 0),
     )
 }
 DATABASES["default"]["ATOMIC_REQUESTS"] = True
@@ -203,8 +200,8 @@ MQTT_URL = os.environ.get("MQTT_URL", "")
 
 # --- media ------------------------------------------------------------------------------
 FFMPEG_PATH = os.environ.get("FFMPEG_PATH", "")
-NGUON_MEDIA_MAX_DURATION_SECONDS = int(os.environ.get("NGUON_MEDIA_MAX_DURATION_SECONDS", 2 * 3600))
-NGUON_MEDIA_MAX_UPLOAD_BYTES = int(os.environ.get("NGUON_MEDIA_MAX_UPLOAD_BYTES", 2 * 1024**3))
+NGUON_MEDIA_MAX_DURATION_SECONDS = env_int("NGUON_MEDIA_MAX_DURATION_SECONDS", 2 * 3600)
+NGUON_MEDIA_MAX_UPLOAD_BYTES = env_int("NGUON_MEDIA_MAX_UPLOAD_BYTES", 2 * 1024**3)
 
 # --- wagtail ----------------------------------------------------------------------------
 WAGTAIL_SITE_NAME = os.environ.get("NGUON_SITE_NAME", "Nguồn — Cổng thông tin nguồn")
@@ -217,16 +214,12 @@ WAGTAIL_FINISH_WORKFLOW_ACTION = "newsroom.publishing.publish_on_chain_end"
 WAGTAILIMAGES_MAX_IMAGE_PIXELS = 128_000_000
 
 LOGIN_URL = "/admin/login/"
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    "loggers": {
-        "django_tasks": {"level": "WARNING"},
-        "wagtail": {"level": "WARNING"},
-    },
-}
+# Logs: LOG_FORMAT=json writes one JSON object per line; every record carries the request
+# id (X-Request-ID, see cms/middleware.py) or the Celery task id (cms/logging.py).
+LOG_FORMAT = os.environ.get("LOG_FORMAT", "text").strip().lower()
+LOGGING = logging_config(log_format=LOG_FORMAT, level=os.environ.get("LOG_LEVEL", "INFO"))
+# Celery keeps Django's handlers (and their ids) instead of installing its own format.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 
 # --- portal -----------------------------------------------------------------------------
 # Where an item lives on the portal (the HomePage route); feeds and search link to it.
@@ -238,9 +231,9 @@ NGUON_ITEM_PATH = "/tin/{uuid}/"
 # approved again); unchanged steps carry forward (newsroom/models.py UnitApprovalTask.start).
 WAGTAIL_WORKFLOW_REQUIRE_REAPPROVAL_ON_EDIT = True
 # Approvers get a reminder when an item waits at their step longer than this.
-NGUON_APPROVAL_REMINDER_HOURS = float(os.environ.get("NGUON_APPROVAL_REMINDER_HOURS", "4"))
+NGUON_APPROVAL_REMINDER_HOURS = env_float("NGUON_APPROVAL_REMINDER_HOURS", 4)
 # Intake API: largest accepted JSON body / text field, in bytes.
-NGUON_INTAKE_MAX_BODY_BYTES = int(os.environ.get("NGUON_INTAKE_MAX_BODY_BYTES", str(512 * 1024)))
+NGUON_INTAKE_MAX_BODY_BYTES = env_int("NGUON_INTAKE_MAX_BODY_BYTES", 512 * 1024)
 CELERY_BEAT_SCHEDULE["newsroom-publish-due"] = {
     "task": "newsroom.tasks.items_publish_due",
     "schedule": 60.0,
@@ -260,18 +253,18 @@ NGUON_MEDIA_WORK_DIR = os.environ.get("NGUON_MEDIA_WORK_DIR", "")
 # The Celery queue media jobs are sent to (routes send media.tasks.* to "media" too).
 NGUON_MEDIA_QUEUE = os.environ.get("NGUON_MEDIA_QUEUE", "media")
 # A processing claim whose heartbeat is older than this is taken over by another worker.
-NGUON_MEDIA_LEASE_SECONDS = int(os.environ.get("NGUON_MEDIA_LEASE_SECONDS", "120"))
+NGUON_MEDIA_LEASE_SECONDS = env_int("NGUON_MEDIA_LEASE_SECONDS", 120)
 # Celery time limit: 300 s + duration x factor, per kind.
 NGUON_MEDIA_TIME_FACTOR = {"audio": 0.5, "video": 4.0}
-NGUON_MEDIA_MAX_GAIN_DB = float(os.environ.get("NGUON_MEDIA_MAX_GAIN_DB", "40"))
-NGUON_MEDIA_CORRECT_ABOVE_LU = float(os.environ.get("NGUON_MEDIA_CORRECT_ABOVE_LU", "0.5"))
-NGUON_MEDIA_CORRECT_PASSES = int(os.environ.get("NGUON_MEDIA_CORRECT_PASSES", "3"))
+NGUON_MEDIA_MAX_GAIN_DB = env_float("NGUON_MEDIA_MAX_GAIN_DB", 40)
+NGUON_MEDIA_CORRECT_ABOVE_LU = env_float("NGUON_MEDIA_CORRECT_ABOVE_LU", 0.5)
+NGUON_MEDIA_CORRECT_PASSES = env_int("NGUON_MEDIA_CORRECT_PASSES", 3)
 NGUON_MEDIA_MAX_IMAGE_PIXELS = WAGTAILIMAGES_MAX_IMAGE_PIXELS
 WAGTAILIMAGES_EXTENSIONS = ["avif", "gif", "jpg", "jpeg", "png", "webp", "heic"]
 # Text-to-speech engine (dotted path to a media.tts.TTSEngine subclass), voice and speed.
 NGUON_TTS_ENGINE = os.environ.get("NGUON_TTS_ENGINE", "media.tts.EspeakNGEngine")
 NGUON_TTS_VOICE = os.environ.get("NGUON_TTS_VOICE", "vi")
-NGUON_TTS_SPEED = int(os.environ.get("NGUON_TTS_SPEED", "150"))
+NGUON_TTS_SPEED = env_int("NGUON_TTS_SPEED", 150)
 CELERY_BEAT_SCHEDULE["media-recover-abandoned"] = {
     "task": "media.tasks.assets_recover_abandoned",
     "schedule": 120.0,
@@ -291,7 +284,7 @@ _cache_url = os.environ.get("CACHE_URL") or os.environ.get("REDIS_URL", "")
 if _cache_url.startswith(("redis://", "rediss://", "unix://")):
     CACHES = {
         "default": {
-            "BACKEND": "cms.cache.RedisCache",
+            "BACKEND": "core.cache.RedisCache",
             "LOCATION": _cache_url,
             "KEY_PREFIX": os.environ.get("CACHE_KEY_PREFIX", "nguon"),
         }
@@ -312,20 +305,20 @@ else:
         }
     }
 # With a Redis cache, each web process keeps device identities and timeline versions in
-# memory, invalidated over Redis pub/sub (broadcast.cache.LocalLayer): an unchanged
+# memory, invalidated over Redis pub/sub (broadcast.device_api.cache.LocalLayer): an unchanged
 # timeline is answered without a network round trip. "0" turns the layer off.
-BROADCAST_LOCAL_CACHE = os.environ.get("BROADCAST_LOCAL_CACHE", "1") not in ("0", "false", "")
+BROADCAST_LOCAL_CACHE = env_bool("BROADCAST_LOCAL_CACHE", True)
 # Minutes without heartbeat before a device shows offline / before an alert opens.
-BROADCAST_OFFLINE_AFTER_MINUTES = int(os.environ.get("BROADCAST_OFFLINE_AFTER_MINUTES", "3"))
-BROADCAST_OFFLINE_ALERT_MINUTES = int(os.environ.get("BROADCAST_OFFLINE_ALERT_MINUTES", "15"))
+BROADCAST_OFFLINE_AFTER_MINUTES = env_int("BROADCAST_OFFLINE_AFTER_MINUTES", 3)
+BROADCAST_OFFLINE_ALERT_MINUTES = env_int("BROADCAST_OFFLINE_ALERT_MINUTES", 15)
 BROADCAST_TIMELINE_HOURS = 48
-BROADCAST_PLAYLOG_MAX_BATCH = int(os.environ.get("BROADCAST_PLAYLOG_MAX_BATCH", "500"))
+BROADCAST_PLAYLOG_MAX_BATCH = env_int("BROADCAST_PLAYLOG_MAX_BATCH", 500)
 BROADCAST_MQTT_TOPIC_PREFIX = os.environ.get("BROADCAST_MQTT_TOPIC_PREFIX", "nguon/devices")
 # Heartbeats: "auto" buffers them in Redis when the cache is Redis and writes them in bulk
-# every BROADCAST_HEARTBEAT_FLUSH_SECONDS (broadcast.heartbeats); "off" writes each one.
+# every BROADCAST_HEARTBEAT_FLUSH_SECONDS (broadcast.device_api.heartbeats); "off" writes each one.
 BROADCAST_HEARTBEAT_BUFFER = os.environ.get("BROADCAST_HEARTBEAT_BUFFER", "auto")
-BROADCAST_HEARTBEAT_FLUSH_SECONDS = float(os.environ.get("BROADCAST_HEARTBEAT_FLUSH_SECONDS", "10"))
-if CACHES["default"]["BACKEND"] == "cms.cache.RedisCache":  # nothing to flush otherwise
+BROADCAST_HEARTBEAT_FLUSH_SECONDS = env_float("BROADCAST_HEARTBEAT_FLUSH_SECONDS", 10)
+if CACHES["default"]["BACKEND"] == "core.cache.RedisCache":  # nothing to flush otherwise
     CELERY_BEAT_SCHEDULE["broadcast-heartbeats-flush"] = {
         "task": "broadcast.tasks.heartbeats_flush",
         "schedule": BROADCAST_HEARTBEAT_FLUSH_SECONDS,
@@ -338,34 +331,22 @@ CELERY_BEAT_SCHEDULE["broadcast-offline-alerts"] = {
 # Absolute links in pushes and feeds built outside a request (ninjs renditions, hrefs).
 SYNDICATION_BASE_URL = os.environ.get("SYNDICATION_BASE_URL", WAGTAILADMIN_BASE_URL)
 # Feed validators are re-read at most this often per process (0: on every request).
-SYNDICATION_FEED_STATE_TTL = float(os.environ.get("SYNDICATION_FEED_STATE_TTL", "1"))
+SYNDICATION_FEED_STATE_TTL = env_float("SYNDICATION_FEED_STATE_TTL", 1)
 # Push defaults (each subscriber may override them in the admin).
-SYNDICATION_PUSH_MAX_ATTEMPTS = int(os.environ.get("SYNDICATION_PUSH_MAX_ATTEMPTS", "10"))
-SYNDICATION_PUSH_TIMEOUT_SECONDS = float(os.environ.get("SYNDICATION_PUSH_TIMEOUT_SECONDS", "10"))
-SYNDICATION_PUSH_RETRY_BASE_SECONDS = float(
-    os.environ.get("SYNDICATION_PUSH_RETRY_BASE_SECONDS", "30")
-)
-SYNDICATION_PUSH_RETRY_MAX_SECONDS = float(
-    os.environ.get("SYNDICATION_PUSH_RETRY_MAX_SECONDS", "3600")
-)
+SYNDICATION_PUSH_MAX_ATTEMPTS = env_int("SYNDICATION_PUSH_MAX_ATTEMPTS", 10)
+SYNDICATION_PUSH_TIMEOUT_SECONDS = env_float("SYNDICATION_PUSH_TIMEOUT_SECONDS", 10)
+SYNDICATION_PUSH_RETRY_BASE_SECONDS = env_float("SYNDICATION_PUSH_RETRY_BASE_SECONDS", 30)
+SYNDICATION_PUSH_RETRY_MAX_SECONDS = env_float("SYNDICATION_PUSH_RETRY_MAX_SECONDS", 3600)
 # At most this much of a receiver's answer is read (the rest is never downloaded).
-SYNDICATION_PUSH_MAX_RESPONSE_BYTES = int(
-    os.environ.get("SYNDICATION_PUSH_MAX_RESPONSE_BYTES", str(64 * 1024))
-)
+SYNDICATION_PUSH_MAX_RESPONSE_BYTES = env_int("SYNDICATION_PUSH_MAX_RESPONSE_BYTES", 64 * 1024)
 # Delivered or failed deliveries are kept this long in the log, then pruned by the sweeper.
-SYNDICATION_DELIVERY_RETENTION_DAYS = int(
-    os.environ.get("SYNDICATION_DELIVERY_RETENTION_DAYS", "90")
-)
+SYNDICATION_DELIVERY_RETENTION_DAYS = env_int("SYNDICATION_DELIVERY_RETENTION_DAYS", 90)
 # The beat sweeper re-dispatches due or stuck deliveries and fans out missed publications.
-SYNDICATION_SWEEP_SECONDS = float(os.environ.get("SYNDICATION_SWEEP_SECONDS", "30"))
+SYNDICATION_SWEEP_SECONDS = env_float("SYNDICATION_SWEEP_SECONDS", 30)
 # Upstream ingest: how often beat looks for sources due a poll; the largest document read.
-SYNDICATION_INGEST_TICK_SECONDS = float(os.environ.get("SYNDICATION_INGEST_TICK_SECONDS", "60"))
-SYNDICATION_INGEST_MAX_BYTES = int(
-    os.environ.get("SYNDICATION_INGEST_MAX_BYTES", str(10 * 1024 * 1024))
-)
-SYNDICATION_INGEST_TIMEOUT_SECONDS = float(
-    os.environ.get("SYNDICATION_INGEST_TIMEOUT_SECONDS", "30")
-)
+SYNDICATION_INGEST_TICK_SECONDS = env_float("SYNDICATION_INGEST_TICK_SECONDS", 60)
+SYNDICATION_INGEST_MAX_BYTES = env_int("SYNDICATION_INGEST_MAX_BYTES", 10 * 1024 * 1024)
+SYNDICATION_INGEST_TIMEOUT_SECONDS = env_float("SYNDICATION_INGEST_TIMEOUT_SECONDS", 30)
 CELERY_BEAT_SCHEDULE["syndication-deliveries-sweep"] = {
     "task": "syndication.tasks.deliveries_sweep",
     "schedule": SYNDICATION_SWEEP_SECONDS,
@@ -376,34 +357,22 @@ CELERY_BEAT_SCHEDULE["syndication-sources-poll"] = {
 }
 # (portal) --------------------------------------------------------------------------------
 # Seconds browsers and proxies may keep a portal page (Cache-Control: public, max-age).
-NGUON_PORTAL_MAX_AGE = int(os.environ.get("NGUON_PORTAL_MAX_AGE", "60"))
+NGUON_PORTAL_MAX_AGE = env_int("NGUON_PORTAL_MAX_AGE", 60)
 # (search) --------------------------------------------------------------------------------
 # (reports / operations) ------------------------------------------------------------------
-# Logs: LOG_FORMAT=json writes one JSON object per line; every record carries the request
-# id (X-Request-ID, see cms/middleware.py) or the Celery task id (cms/logging.py).
-from cms.logging import logging_config  # noqa: E402
-
-LOG_FORMAT = os.environ.get("LOG_FORMAT", "text").strip().lower()
-LOGGING = logging_config(log_format=LOG_FORMAT, level=os.environ.get("LOG_LEVEL", "INFO"))
-# Celery keeps Django's handlers (and their ids) instead of installing its own format.
-CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 # Failed admin logins per client address and per user name (cache-based, 429 past the limit).
-NGUON_LOGIN_MAX_FAILURES = int(os.environ.get("NGUON_LOGIN_MAX_FAILURES", "10"))
-NGUON_LOGIN_WINDOW_SECONDS = int(os.environ.get("NGUON_LOGIN_WINDOW_SECONDS", "900"))
+NGUON_LOGIN_MAX_FAILURES = env_int("NGUON_LOGIN_MAX_FAILURES", 10)
+NGUON_LOGIN_WINDOW_SECONDS = env_int("NGUON_LOGIN_WINDOW_SECONDS", 900)
 NGUON_LOGIN_PATHS = ["/admin/login/"]
 NGUON_TRUST_X_FORWARDED_FOR = env_bool("NGUON_TRUST_X_FORWARDED_FOR", False)
 # Content-Security-Policy for HTML (empty: none). Production sets both; see production.py.
 NGUON_CSP = os.environ.get("NGUON_CSP", "")
 NGUON_CSP_ADMIN = os.environ.get("NGUON_CSP_ADMIN", "")
-MIDDLEWARE += [
-    "cms.middleware.LoginRateLimitMiddleware",
-    "cms.middleware.ContentSecurityPolicyMiddleware",
-]
 # Persistent connections (DATABASE_CONN_MAX_AGE > 0) are checked before reuse, so web and
 # workers reconnect after a database restart or failover instead of failing once.
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = env_bool("DATABASE_CONN_HEALTH_CHECKS", True)
 # /readyz fails when the media folder has less free space than this.
-NGUON_READYZ_MIN_FREE_MB = int(os.environ.get("NGUON_READYZ_MIN_FREE_MB", "100"))
+NGUON_READYZ_MIN_FREE_MB = env_int("NGUON_READYZ_MIN_FREE_MB", 100)
 # Backups (manage.py backup): where they go by default.
 NGUON_BACKUP_DIR = Path(os.environ.get("NGUON_BACKUP_DIR", VAR_DIR / "backups"))
 # S3-compatible storage through django-storages (pip install django-storages[s3]):

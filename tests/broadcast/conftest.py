@@ -103,7 +103,7 @@ def redis_cache(settings):
     location = django_settings.CELERY_BROKER_URL.rsplit("/", 1)[0] + "/14"
     prefix = f"nguon-layer-{uuid.uuid4().hex[:8]}"
     settings.CACHES = {
-        "default": {"BACKEND": "cms.cache.RedisCache", "LOCATION": location, "KEY_PREFIX": prefix}
+        "default": {"BACKEND": "core.cache.RedisCache", "LOCATION": location, "KEY_PREFIX": prefix}
     }
     bcache.local_layer_stop()
     layer = bcache.local_layer()

@@ -1,4 +1,4 @@
-"""The project's Redis cache backend (``cms.cache``), used when CACHE_URL names Redis: the
+"""The project's Redis cache backend (``core.cache``), used when CACHE_URL names Redis: the
 device API's token and timeline-version lookups go through it on every poll."""
 
 import uuid
@@ -6,7 +6,7 @@ import uuid
 import pytest
 from django.conf import settings
 
-from cms.cache import RedisCache
+from core.cache import RedisCache
 
 
 @pytest.mark.redis
