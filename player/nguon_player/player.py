@@ -27,24 +27,15 @@ import subprocess
 import threading
 import time
 import wave
-from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
 
 from . import __version__
-from .audio import (
-    BYTES_PER_SECOND,
-    CHUNK,
-    AudioError,
-    Output,
-    apply_volume,
-    decoder,
-    ffmpeg_binary,
-    make_output,
-    pace,
-)
+from .audio import ffmpeg_binary, make_output
 from .cache import MediaCache
+from .commands import command_apply
 from .config import Config
+from .playback import Playback, Source
 from .protocol import (
     ChecksumMismatch,
     CommandSubscriber,
@@ -65,155 +56,6 @@ PREPARE_SECONDS = 1.0  # start the decoder this long before an entry's start
 OVERRUN_SECONDS = 5.0  # an audio entry may finish this long after its announced end
 RETRY_OFFLINE_SECONDS = 10.0
 LATE_JOIN_SECONDS = 3.0  # started later than this: join the entry at its current point
-
-
-@dataclass
-class Source:
-    """What a part plays: a local file or a stream URL, and its length if known."""
-
-    location: str
-    duration: float | None
-    stream: bool = False
-    label: str = ""
-
-
-class Playback(threading.Thread):
-    """One entry on air (or about to be): decoder → volume → output, paced in real time.
-
-    Reports the first sound, progress every second and the end to the player, which
-    keeps them in the spool. ``stop(status)`` ends it within one chunk (50 ms)."""
-
-    def __init__(self, player: Player, entry: Entry, *, at: float, offset: float):
-        super().__init__(name=f"playback-{entry.key}", daemon=True)
-        self.player = player
-        self.entry = entry
-        self.at = at  # server clock
-        self.offset = offset
-        self.stopping = threading.Event()
-        self.stop_status = "interrupted"
-        self.stop_final = False
-        self.proc = None
-        self.event_id = ""
-        self.started_at = 0.0  # our clock, at the first sound
-        self.played = 0.0
-        self.done = threading.Event()
-
-    def stop(self, status: str = "interrupted", *, final: bool = False) -> None:
-        self.stop_status, self.stop_final = status, final
-        self.stopping.set()
-        proc = self.proc
-        if proc is not None and proc.poll() is None:
-            proc.kill()
-
-    @property
-    def on_air(self) -> bool:
-        return bool(self.event_id) and not self.done.is_set()
-
-    # -- the thread ------------------------------------------------------------------------
-
-    def run(self) -> None:
-        status, final = "completed", True
-        output = self.player.output
-        try:
-            sources = self.player.sources(self.entry, self.stopping)
-            if self.stopping.is_set():
-                status, final = self.stop_status, self.stop_final
-                return
-            if not sources:
-                raise AudioError("nothing playable in this entry (media missing)")
-            output.open()
-            try:
-                finished = self._play(sources, output)
-            finally:
-                output.close()
-            if not finished:
-                status, final = self.stop_status, self.stop_final
-        except (AudioError, OSError, ChecksumMismatch, ProtocolError, Unreachable) as exc:
-            logger.error("entry %s (%s) failed: %s", self.entry.key, self.entry.programme, exc)
-            self.player.note_error(str(exc))
-            status, final = ("interrupted", False) if self.event_id else ("failed", True)
-        finally:
-            self._end(status, final)
-
-    def _skip(self, sources: list[Source]) -> tuple[int, float]:
-        """Which source and where in it the entry's offset falls."""
-        remaining = self.offset
-        for index, source in enumerate(sources):
-            if source.stream or source.duration is None or remaining < source.duration:
-                return index, max(0.0, remaining)
-            remaining -= source.duration
-        return len(sources), 0.0
-
-    def _play(self, sources: list[Source], output: Output) -> bool:
-        index, inner = self._skip(sources)
-        player = self.player
-        clock = player.client.server_now
-        started_mono = None
-        written = 0
-        next_progress = 0.0
-        for number, source in enumerate(sources[index:], start=index):
-            while True:  # a stream reconnects until the entry's end
-                self.proc = decoder(
-                    player.ffmpeg, source.location, offset=inner, stream=source.stream
-                )
-                if self.stopping.is_set():
-                    self.proc.kill()
-                first = self.proc.stdout.read(CHUNK)
-                if started_mono is None:
-                    # Prepared: wait for the entry's start on the server's clock.
-                    while (delay := self.at - clock()) > 0 and not self.stopping.is_set():
-                        self.stopping.wait(min(delay, 0.05))
-                    if self.stopping.is_set():
-                        return False
-                    started_mono = time.monotonic()
-                    self.started_at = time.time()
-                    self.event_id = player.playback_started(self)
-                output.mark(
-                    "start", entry=self.entry.key, part=number, offset_s=f"{inner:.3f}",
-                    source=source.label or Path(source.location).name,
-                )  # fmt: skip
-                chunk = first
-                while chunk:
-                    chunk = apply_volume(chunk, player.volume)
-                    if not pace(started_mono, written, output.lead, self.stopping):
-                        output.mark("stop", entry=self.entry.key, part=number)
-                        return False
-                    output.write(chunk)
-                    written += len(chunk)
-                    self.played = written / BYTES_PER_SECOND
-                    if self.played >= next_progress:
-                        player.spool.progress(self.event_id, self.played)
-                        next_progress = self.played + 1.0
-                    if source.stream and clock() >= self.entry.end:
-                        break
-                    chunk = self.proc.stdout.read(CHUNK)
-                self.proc.stdout.close()
-                err = self.proc.stderr.read().decode(errors="replace").strip()
-                code = self.proc.wait()
-                if self.stopping.is_set():
-                    output.mark("stop", entry=self.entry.key, part=number)
-                    return False
-                if not source.stream:
-                    if code != 0:
-                        raise AudioError(f"decoder failed on {source.label}: {err[-300:]}")
-                    break
-                if clock() >= self.entry.end - 0.5:
-                    break
-                logger.warning("relay %s dropped (%s); reconnecting", source.location, err[-200:])
-                if self.stopping.wait(1.0):
-                    return False
-                inner = 0.0
-            output.mark("end", entry=self.entry.key, part=number)
-            inner = 0.0
-        # Let the output play what it was given ahead of the clock before reporting.
-        if started_mono is not None:
-            pace(started_mono, written, 0.0, self.stopping)
-        return True
-
-    def _end(self, status: str, final: bool) -> None:
-        self.player.playback_ended(self, status=status, final=final)
-        self.done.set()
-        self.player.wake.set()
 
 
 class Player:
@@ -376,8 +218,10 @@ class Player:
             return
         # A few seconds late (an emergency just pushed, a poll that came late): from the
         # beginning. Later than that (a restart mid-entry): join it where it is now.
+        # A resumed entry (a restart, an emergency over) always joins where it is now.
         late = now - want.start
-        offset = late if late > LATE_JOIN_SECONDS else 0.0
+        resumed = self.spool.attempts(want.key)[0] > 0
+        offset = late if late > LATE_JOIN_SECONDS or resumed else 0.0
         playback = Playback(self, want, at=max(want.start, now), offset=offset)
         self.current = playback
         playback.start()
@@ -661,84 +505,11 @@ class Player:
         cid = int(command["id"])
         status, detail = "done", ""
         if cid not in self.applied:
-            status, detail = self.apply(command)
+            status, detail = command_apply(self, command)
             self.applied = (self.applied + [cid])[-500:]
             self.spool.put("applied_commands", self.applied)
         self.client.ack(cid, status, detail)
         logger.info("command %s %s: %s %s", cid, command.get("kind"), status, detail)
-
-    def apply(self, command: dict) -> tuple[str, str]:
-        kind = command.get("kind")
-        payload = command.get("payload") or {}
-        if kind == "set_volume":
-            volume = payload.get("volume")
-            if not isinstance(volume, int) or not 0 <= volume <= 100:
-                return "failed", "volume must be 0-100"
-            self.volume = volume
-            self.spool.put("volume", volume)
-            return "done", f"volume {volume}"
-        if kind in ("power_off", "power_on"):
-            on = kind == "power_on"
-            argv = self.cfg.power_on_command if on else self.cfg.power_off_command
-            if argv:
-                try:
-                    subprocess.run(argv, check=True, timeout=20, capture_output=True)  # noqa: S603
-                except (OSError, subprocess.SubprocessError) as exc:
-                    return "failed", f"{argv[0]}: {exc}"
-            self.powered = on
-            self.spool.put("powered", on)
-            if not on and self.current is not None:
-                self.current.stop("interrupted")
-            self.wake.set()
-            return "done", "output on" if on else "output off"
-        if kind == "stop":
-            current = self.current
-            if current is not None and not current.done.is_set():
-                self.stopped_keys.add(current.entry.key)
-                self.spool.put("stopped_keys", sorted(self.stopped_keys)[-200:])
-                current.stop("interrupted")
-                return "done", f"stopped {current.entry.key}"
-            return "done", "nothing was playing"
-        if kind == "start":
-            self.stopped_keys.clear()
-            self.spool.put("stopped_keys", [])
-            self.powered = True
-            self.spool.put("powered", True)
-            self.wake.set()
-            return "done", "playing the timeline"
-        if kind in ("refresh", "emergency_start", "emergency_stop"):
-            self.poll_timeline()
-            self.wake.set()
-            return "done", "timeline refreshed"
-        if kind == "play_now":
-            rendition = payload.get("rendition_id")
-            if not rendition or not payload.get("sha256"):
-                return "failed", "play_now needs rendition_id and sha256"
-            now = self.client.server_now()
-            part = {
-                "type": "audio",
-                "item": payload.get("item"),
-                "headline": payload.get("headline", ""),
-                "url": self.client.media_url(rendition),
-                "sha256": payload["sha256"],
-                "size": payload.get("size"),
-                "duration": None,
-            }
-            entry = Entry(
-                id=f"cmd-{command['id']}",
-                start=now,
-                end=now + 6 * 3600,
-                bulletin_class="normal",
-                preempts=False,
-                programme=str(payload.get("headline", ""))[:255],
-                slot_id=None,
-                parts=(part,),
-            )
-            with self.lock:
-                self.adhoc.append(entry)
-            self.wake.set()
-            return "done", "queued"
-        return "failed", f"unknown command {kind!r}"
 
 
 def _wav_seconds(path: Path) -> float | None:

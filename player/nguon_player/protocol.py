@@ -15,14 +15,12 @@ import hashlib
 import http.client
 import json
 import random
-import socket
 import ssl
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import BinaryIO
 from urllib.parse import unquote, urljoin, urlparse
 
 from . import __version__
@@ -509,14 +507,3 @@ class CommandSubscriber:
     def stop(self) -> None:
         self.client.disconnect()
         self.client.loop_stop()
-
-
-def iter_chunks(stream: BinaryIO, size: int = 65536) -> Iterator[bytes]:
-    while chunk := stream.read(size):
-        yield chunk
-
-
-def free_port() -> int:  # used by the tests and the benchmark
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
