@@ -3,8 +3,10 @@ from django.conf.urls.static import static
 from django.urls import include, path
 from wagtail import urls as wagtail_urls
 from wagtail.admin import urls as wagtailadmin_urls
+from wagtail.admin.views.reports.audit_logging import LogEntriesView
 from wagtail.documents import urls as wagtaildocs_urls
 
+from newsroom.views import superuser_only
 from search import views as search_views
 from syndication import urls as syndication_urls
 
@@ -12,7 +14,14 @@ from . import sitemaps
 from .api import api
 from .health import healthz, readyz
 
+# Wagtail's site history lists every unit's log entries: superusers only (matched before
+# the admin's own route; the report keeps its URL and name there).
+_site_history = superuser_only(LogEntriesView.as_view())
+_site_history_results = superuser_only(LogEntriesView.as_view(results_only=True))
+
 urlpatterns = [
+    path("admin/reports/site-history/", _site_history),
+    path("admin/reports/site-history/results/", _site_history_results),
     path("admin/", include(wagtailadmin_urls)),
     path("documents/", include(wagtaildocs_urls)),
     path("healthz", healthz, name="healthz"),

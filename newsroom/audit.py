@@ -10,7 +10,9 @@ Standard actions stay Wagtail's (``wagtail.create``, ``wagtail.edit``,
 - ``nguon.correct``: a new version of a live item was published (``data.version``);
 - ``nguon.embargo``: the embargo was set or lifted (``data.go_live_at``);
 - ``nguon.reform``: an administrative reform moved the item to another unit
-  (``data.from``/``data.to`` with codes and names).
+  (``data.from``/``data.to`` with codes and names);
+- ``nguon.self_approve``: a step was approved by the version's own author or submitter,
+  which ``NGUON_ALLOW_SELF_APPROVAL`` allows (off by default).
 
 Every log entry of a news item also records, in ``data["nguon"]``, the level and the unit
 (code and name *at the time*) it happened at, so history survives unit reforms.
@@ -34,6 +36,10 @@ NGUON_ACTIONS = {
     "nguon.correct": (_("Correct"), _("Correction published")),
     "nguon.embargo": (_("Embargo"), _("Embargo set")),
     "nguon.reform": (_("Administrative reform"), _("Moved by an administrative reform")),
+    "nguon.self_approve": (
+        _("Self-approval"),
+        _("Approved by its own author or submitter (allowed by the province's setting)"),
+    ),
 }
 
 

@@ -5,7 +5,7 @@ import uuid
 
 from django.conf import settings
 from django.contrib.admin import display as admin_display
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models
 from django.utils import timezone
 from django.utils.text import slugify
@@ -361,6 +361,41 @@ def content_differs(old: dict, new: dict) -> bool:
     return False
 
 
+def version_authors(item, revision=None) -> set[int]:
+    """Ids of the people who may not approve ``revision`` (the item's latest by default):
+    whoever submitted the item for approval, and whoever last changed its content (saving
+    unchanged content, as the editor does when an approver acts in it, does not count)."""
+    from wagtail.models import Revision
+
+    authors: set[int] = set()
+    state = item.current_workflow_state
+    if state is not None and state.requested_by_id:
+        authors.add(state.requested_by_id)
+    revision = revision or item.get_latest_revision()
+    if revision is None:
+        return authors
+    newer = revision
+    for older in Revision.objects.filter(
+        base_content_type_id=revision.base_content_type_id,
+        object_id=revision.object_id,
+        pk__lt=revision.pk,
+    ).order_by("-pk")[:50]:
+        if content_differs(older.content, newer.content):
+            break
+        newer = older
+    if newer.user_id:
+        authors.add(newer.user_id)
+    return authors
+
+
+def self_approval_blocked(item, user) -> bool:
+    """True when ``user`` wrote or submitted the version awaiting approval and the
+    province has not allowed one official to do both (``NGUON_ALLOW_SELF_APPROVAL``)."""
+    if settings.NGUON_ALLOW_SELF_APPROVAL:
+        return False
+    return user.pk in version_authors(item)
+
+
 class StepAlreadyDecided(ValidationError):
     """Two approvers acted on the same step at once; the first one won."""
 
@@ -406,8 +441,9 @@ class UnitApprovalTask(Task):
         to an older revision): a step the item does not need is *skipped*; a step whose
         earlier approval in this workflow covered the same content carries it forward;
         the first other step starts. So changed content is approved again from the first
-        step whose approved content changed, and no step sees a version before the steps
-        below it approved it. The returned state is the one started, or the last one
+        step whose approved content changed, and no step's approval counts before the
+        steps below it approved the same content (an approval given earlier, such as a
+        district approving its own edit, is asked again after the commune's). The returned state is the one started, or the last one
         carried or skipped (Wagtail then moves on and finishes the chain).
         """
         item = NewsItem.objects.get(pk=workflow_state.object_id)
@@ -415,6 +451,7 @@ class UnitApprovalTask(Task):
         revision = item.get_latest_revision()
         draft = revision.as_object() if revision is not None else item
         last = None
+        floor = None  # when the step below approved this content: later steps come after
         for task in self.chain_tasks(workflow_state.workflow):
             done = (
                 TaskState.objects.filter(
@@ -426,8 +463,14 @@ class UnitApprovalTask(Task):
                 .order_by("-id")
                 .first()
             )
-            if done is not None:
+            if done is not None and (
+                done.status == TaskState.STATUS_SKIPPED
+                or floor is None
+                or (done.finished_at and done.finished_at >= floor)
+            ):
                 last = done
+                if done.status == TaskState.STATUS_APPROVED:
+                    floor = done.finished_at
                 continue
             step_unit = task.step_unit_for(draft)
             if step_unit is None:
@@ -440,9 +483,10 @@ class UnitApprovalTask(Task):
                     finished_at=timezone.now(),
                 )
                 continue
-            carried = task._unchanged_approval(workflow_state, revision, step_unit)
+            carried = task._unchanged_approval(workflow_state, revision, step_unit, floor)
             if carried is not None:
                 last = carried
+                floor = carried.finished_at
                 continue
             state = UnitApprovalTaskState.objects.create(
                 workflow_state=workflow_state,
@@ -465,9 +509,11 @@ class UnitApprovalTask(Task):
             ).order_by("workflow_tasks__sort_order")
         )
 
-    def _unchanged_approval(self, workflow_state, revision, step_unit):
+    def _unchanged_approval(self, workflow_state, revision, step_unit, floor=None):
         """Carry this step's latest approval in this workflow forward when it covered the
-        same content, at the same approving unit (a reform or a new owner asks again)."""
+        same content, at the same approving unit (a reform or a new owner asks again), and
+        came after the step below approved that content (``floor``): a step never counts
+        as having approved a version before the steps below it did."""
         previous = (
             TaskState.objects.filter(workflow_state=workflow_state, task=self)
             .exclude(status=TaskState.STATUS_SKIPPED)
@@ -480,6 +526,8 @@ class UnitApprovalTask(Task):
             return None
         previous = previous.specific
         if previous.unit_id != step_unit.pk:
+            return None
+        if floor is not None and (previous.finished_at is None or previous.finished_at < floor):
             return None
         if content_differs(previous.revision.content, revision.content):
             return None
@@ -520,14 +568,15 @@ class UnitApprovalTask(Task):
         return self._is_step_approver(obj, user)
 
     def get_actions(self, obj, user):
-        if self._is_step_approver(obj, user):
-            return [
-                ("reject", _("Return with comment"), True),
+        if not self._is_step_approver(obj, user):
+            return []
+        actions = [("reject", _("Return with comment"), True)]
+        if not self_approval_blocked(obj, user):
+            actions += [
                 ("approve", _("Approve"), False),
                 ("approve", _("Approve with comment"), True),
-                ("scope", _("Change distribution scope"), True),
             ]
-        return []
+        return actions + [("scope", _("Change distribution scope"), True)]
 
     def get_form_for_action(self, action):
         if action == "scope":
@@ -566,6 +615,23 @@ class UnitApprovalTask(Task):
                 latest = item.get_latest_revision()
                 if latest is not None and latest.pk != task_state.revision_id:
                     task_state.revision = latest
+                # Nobody approves what they wrote or submitted (the editor path and the
+                # service both come here); a province may allow it for one-official
+                # communes, and every such approval is marked in the audit trail.
+                if user.pk in version_authors(item):
+                    if not settings.NGUON_ALLOW_SELF_APPROVAL:
+                        raise PermissionDenied(
+                            _("You wrote or submitted this version: another approver decides.")
+                        )
+                    from wagtail.log_actions import log
+
+                    log(
+                        instance=item,
+                        action="nguon.self_approve",
+                        user=user,
+                        revision=task_state.revision,
+                        data={"task_state_id": task_state.pk},
+                    )
             return super().on_action(task_state, user, action_name, **kwargs)
 
     def get_task_states_user_can_moderate(self, user, **kwargs):

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from django.db.models import Q, QuerySet
 
-from .models import AdministrativeUnit, Membership, NewsItem, Role
+from .models import AdministrativeUnit, Membership, NewsItem, Role, self_approval_blocked
 
 R = Role
 ALL_ROLES = frozenset(R.values)
@@ -154,11 +154,13 @@ def _item_allows(user, action: str, item: NewsItem) -> bool:
         if item.withdrawn_at is not None or item.workflow_in_progress:
             return False
         return _unit_allows(user, "submit", unit)
-    if action in ("approve", "return"):
+    if action == "return":
         return _step_allows(user, _current_step(item))
+    if action == "approve":
+        return _step_allows(user, _current_step(item)) and not self_approval_blocked(item, user)
     if action == "publish":
         step = _current_step(item)
-        if step is None or not _step_allows(user, step):
+        if step is None or not _step_allows(user, step) or self_approval_blocked(item, user):
             return False
         from .chain import chain_top
 

@@ -44,6 +44,8 @@ def membership_grant(*, user, unit: AdministrativeUnit, role: str, by=None) -> M
     ``unit`` (unit admins manage only inside their subtree)."""
     if by is not None and not policy.user_can(by, "manage_members", unit):
         raise PermissionDenied(_("You cannot manage members of this unit."))
+    if by is not None and by.pk == user.pk and not by.is_superuser:
+        raise PermissionDenied(_("You cannot give yourself a role: ask another administrator."))
     membership = Membership(user=user, unit=unit, role=role)
     membership.clean()
     membership, _created = Membership.objects.get_or_create(user=user, unit=unit, role=role)

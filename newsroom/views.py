@@ -3,7 +3,7 @@
 from django.contrib.admin.utils import quote
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connections
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
@@ -174,7 +174,11 @@ def withdraw_view(request, pk):
 
 
 class MembershipScopeMixin:
-    """Unit admins see and change memberships only inside their subtrees."""
+    """Unit admins see and change memberships only inside their subtrees (the listing
+    reads ``membership_queryset``; every object view checks the membership's unit)."""
+
+    def get_base_queryset(self):
+        return membership_queryset(self.request)
 
     def get_object(self, *args, **kwargs):
         obj = super().get_object(*args, **kwargs)
@@ -186,3 +190,57 @@ class MembershipScopeMixin:
 def membership_queryset(request):
     units = policy.units_for(request.user, "manage_members")
     return Membership.objects.filter(unit__in=units).select_related("user", "unit")
+
+
+def people_for_manager(user):
+    """The people a unit admin may see and give roles to: those holding a role inside
+    the subtrees they manage, and those with no role anywhere yet (new accounts). Never
+    themselves (no self-grants) and never people who belong only to other units."""
+    from django.contrib.auth import get_user_model
+
+    people = get_user_model().objects.filter(is_active=True)
+    if user.is_superuser:
+        return people
+    units = policy.units_for(user, "manage_members")
+    inside = Membership.objects.filter(unit__in=units).values("user_id")
+    return people.filter(
+        Q(pk__in=inside) | ~Q(pk__in=Membership.objects.values("user_id"))
+    ).exclude(pk=user.pk)
+
+
+# --- the item chooser: only the user's subtrees ------------------------------------------
+
+
+class ScopedItemChooserMixin:
+    """The item chooser lists and returns only items the user may view (walking ids finds
+    nothing else: another unit's item is a 404, like an item that does not exist)."""
+
+    def get_object_list(self):
+        return item_list_for_user(user=self.request.user)
+
+    def get_object(self, pk):
+        return item_list_for_user(user=self.request.user).get(pk=pk)
+
+    def get_objects(self, pks):
+        return item_list_for_user(user=self.request.user).filter(pk__in=pks)
+
+
+class NoChooserCreateMixin:
+    """Items are created in the editor, through the chain's rules; the chooser creates none."""
+
+    def dispatch(self, request, *args, **kwargs):
+        raise PermissionDenied
+
+
+def superuser_only(view):
+    """Wrap a Wagtail view that lists every unit's history (the site history report):
+    superusers only; everyone else reads an item's own audit trail within their scope."""
+
+    def wrapped(request, *args, **kwargs):
+        if not request.user.is_authenticated:
+            return redirect(f"{reverse('wagtailadmin_login')}?next={request.path}")
+        if not request.user.is_superuser:
+            raise PermissionDenied
+        return view(request, *args, **kwargs)
+
+    return wrapped

@@ -1,12 +1,21 @@
 """Admin registration: news items (with the approval workflow), units, people, categories."""
 
 from django import forms
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from wagtail.admin.forms import WagtailAdminModelForm
 from wagtail.admin.panels import ObjectList
 from wagtail.admin.views.generic import CreateView
 from wagtail.admin.viewsets.model import ModelViewSet
 from wagtail.snippets.models import register_snippet
+from wagtail.snippets.views.chooser import (
+    ChooseResultsView,
+    ChooseView,
+    SnippetChooserViewSet,
+    SnippetChosenMultipleView,
+    SnippetChosenView,
+    SnippetCreateView,
+)
 from wagtail.snippets.views.snippets import SnippetViewSet
 
 from search.listing import SearchAppListingMixin
@@ -20,16 +29,31 @@ from .views import (
     GuardedWorkflowActionMixin,
     ItemListingMixin,
     MembershipScopeMixin,
+    NoChooserCreateMixin,
+    ScopedItemChooserMixin,
     UnitScopedObjectMixin,
     audit_view,
-    membership_queryset,
+    people_for_manager,
     scoped_queryset,
     withdraw_view,
 )
 
 
+class NewsItemChooserViewSet(SnippetChooserViewSet):
+    choose_view_class = type("ChooseView", (ScopedItemChooserMixin, ChooseView), {})
+    choose_results_view_class = type(
+        "ChooseResultsView", (ScopedItemChooserMixin, ChooseResultsView), {}
+    )
+    chosen_view_class = type("ChosenView", (ScopedItemChooserMixin, SnippetChosenView), {})
+    chosen_multiple_view_class = type(
+        "ChosenMultipleView", (ScopedItemChooserMixin, SnippetChosenMultipleView), {}
+    )
+    create_view_class = type("CreateView", (NoChooserCreateMixin, SnippetCreateView), {})
+
+
 class NewsItemViewSet(SnippetViewSet):
     model = NewsItem
+    chooser_viewset_class = NewsItemChooserViewSet
     icon = "doc-full"
     menu_label = _("News items")
     menu_name = "news-items"
@@ -113,9 +137,25 @@ class MembershipForm(WagtailAdminModelForm):
             self.fields["unit"].queryset = policy.units_for(
                 self.for_user, "manage_members"
             ).order_by("path")
+        if self.for_user is not None and "user" in self.fields:
+            # Themselves stay in the choices so that a self-grant reads as a refusal
+            # with its reason, not as "not one of the available choices".
+            model = self.fields["user"].queryset.model
+            self.fields["user"].queryset = model.objects.filter(
+                Q(pk__in=people_for_manager(self.for_user).values("pk"))
+                | Q(pk=self.for_user.pk)
+            ).order_by("username")
 
     def clean(self):
         data = super().clean()
+        user = data.get("user")
+        if (
+            user is not None
+            and self.for_user is not None
+            and user.pk == self.for_user.pk
+            and not self.for_user.is_superuser
+        ):
+            self.add_error("user", _("You cannot give yourself a role: ask another administrator."))
         unit, role = data.get("unit"), data.get("role")
         if unit is not None and role == Role.EDITORIAL_BOARD and unit.unit_type != "province":
             self.add_error("role", _("The editorial board role is held at a province."))
@@ -130,9 +170,6 @@ class MembershipViewSet(ModelViewSet):
     list_display = ["user", "unit", "role"]
     list_filter = ["role"]
     form_fields = ["user", "unit", "role"]
-
-    def get_queryset(self, request):
-        return membership_queryset(request)
 
     def get_form_class(self, for_update=False):
         return forms.modelform_factory(self.model, form=MembershipForm, fields=self.form_fields)
@@ -213,6 +250,14 @@ def newsroom_listing_buttons(snippet, user, next_url=None):
             )
         )
     return buttons
+
+
+@hooks.register("construct_reports_menu")
+def hide_site_history(request, menu_items):
+    """Site history lists every unit's log entries: superusers only (cms/urls.py guards
+    the URL itself); everyone else reads each item's audit trail within their scope."""
+    if not request.user.is_superuser:
+        menu_items[:] = [i for i in menu_items if getattr(i, "name", "") != "site-history"]
 
 
 @hooks.register("construct_homepage_panels")

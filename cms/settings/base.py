@@ -232,6 +232,10 @@ NGUON_ITEM_PATH = "/tin/{uuid}/"
 WAGTAIL_WORKFLOW_REQUIRE_REAPPROVAL_ON_EDIT = True
 # Approvers get a reminder when an item waits at their step longer than this.
 NGUON_APPROVAL_REMINDER_HOURS = env_float("NGUON_APPROVAL_REMINDER_HOURS", 4)
+# One official may write and approve the same item (a commune with one official). Off: the
+# version's author or submitter never approves it; on: each such approval is logged as
+# ``nguon.self_approve`` in the item's audit trail.
+NGUON_ALLOW_SELF_APPROVAL = env_bool("NGUON_ALLOW_SELF_APPROVAL", False)
 # Intake API: largest accepted JSON body / text field, in bytes.
 NGUON_INTAKE_MAX_BODY_BYTES = env_int("NGUON_INTAKE_MAX_BODY_BYTES", 512 * 1024)
 CELERY_BEAT_SCHEDULE["newsroom-publish-due"] = {

@@ -136,3 +136,164 @@ def test_resubmitting_unchanged_content_resumes_where_it_was_returned(tree, peop
     assert current_step(item) == ("district", "901")
     step = NewsItem.objects.get(pk=item.pk).current_workflow_state.current_task_state
     assert step.revision_id == NewsItem.objects.get(pk=item.pk).latest_revision_id
+
+
+# --- 3. admin screens show only the user's subtrees ---------------------------------------
+
+
+@pytest.fixture
+def elsewhere(tree):
+    """An item, a reporter and a membership of commune C (another district)."""
+    other = make_user("rep_c", unit=tree["C"], role=Role.REPORTER)
+    item = item_create(user=other, unit=tree["C"], headline="Tin riêng của xã Minh Hưng")
+    return {"item": item, "user": other}
+
+
+def test_the_item_chooser_lists_and_returns_only_items_of_the_users_subtrees(
+    tree, people, elsewhere
+):
+    mine = item_create(user=people["rep"], unit=tree["A"], headline="Tin của xã Tân Đồng")
+    client = login(people["rep"])
+    listing = client.get("/admin/snippets/choose/newsroom/newsitem/").json()["html"]
+    assert "Tin của xã Tân Đồng" in listing
+    assert "Tin riêng của xã Minh Hưng" not in listing
+    results = client.get("/admin/snippets/choose/newsroom/newsitem/results/?q=Minh")
+    assert "Minh Hưng" not in results.content.decode("unicode_escape", "ignore")
+    # Walking the ids: another unit's item is not found, one's own is.
+    other = client.get(f"/admin/snippets/choose/newsroom/newsitem/chosen/{elsewhere['item'].pk}/")
+    assert other.status_code == 404
+    own = client.get(f"/admin/snippets/choose/newsroom/newsitem/chosen/{mine.pk}/")
+    assert own.status_code == 200 and own.json()["result"]["string"] == "Tin của xã Tân Đồng"
+
+
+def test_site_history_is_for_superusers_only(tree, people, elsewhere):
+    admin_a = make_user("admin_a", unit=tree["A"], role=Role.UNIT_ADMIN)
+    for user in (admin_a, people["rep"], people["p"]):
+        client = login(user)
+        for url in ("/admin/reports/site-history/", "/admin/reports/site-history/results/"):
+            response = client.get(url)
+            assert response.status_code in (302, 403), (user, url, response.status_code)
+            assert "Minh Hưng" not in response.content.decode()
+        menu = client.get("/admin/").content.decode()
+        assert "/admin/reports/site-history/" not in menu
+    root = make_user("root", is_superuser=True, is_staff=True)
+    page = login(root).get("/admin/reports/site-history/")
+    assert page.status_code == 200 and "Tin riêng của xã Minh Hưng" in page.content.decode()
+
+
+def test_a_unit_admin_sees_and_offers_only_the_people_of_their_subtree(tree, people, elsewhere):
+    admin_a = make_user("admin_a", unit=tree["A"], role=Role.UNIT_ADMIN)
+    newcomer = make_user("nguoi_moi")  # no role anywhere yet: can be given one here
+    client = login(admin_a)
+    listing = client.get(reverse("memberships:index")).content.decode()
+    assert "rep_c" not in listing and "appr_p" not in listing
+    assert "appr_a" in listing
+    form = client.get(reverse("memberships:add")).content.decode()
+    assert "rep_c" not in form and "appr_p" not in form
+    assert "nguoi_moi" in form and "appr_a" in form
+    # A forged post for someone of another unit's subtree is refused.
+    client.post(
+        reverse("memberships:add"),
+        {"user": elsewhere["user"].pk, "unit": tree["A"].pk, "role": Role.REPORTER},
+    )
+    assert not elsewhere["user"].memberships.filter(unit=tree["A"]).exists()
+    client.post(
+        reverse("memberships:add"),
+        {"user": newcomer.pk, "unit": tree["A"].pk, "role": Role.REPORTER},
+    )
+    assert newcomer.memberships.filter(unit=tree["A"], role=Role.REPORTER).exists()
+
+
+# --- 4. nobody approves what they wrote ---------------------------------------------------
+
+
+def test_a_unit_admin_cannot_grant_himself_a_role(tree):
+    from django.core.exceptions import PermissionDenied
+
+    from newsroom.services import membership_grant
+
+    admin_a = make_user("admin_a", unit=tree["A"], role=Role.UNIT_ADMIN)
+    client = login(admin_a)
+    response = client.post(
+        reverse("memberships:add"), {"user": admin_a.pk, "unit": tree["A"].pk, "role": "approver"}
+    )
+    assert response.status_code == 200
+    assert "chính mình" in response.content.decode()
+    assert not admin_a.memberships.filter(role=Role.APPROVER).exists()
+    with pytest.raises(PermissionDenied):
+        membership_grant(user=admin_a, unit=tree["A"], role=Role.APPROVER, by=admin_a)
+
+
+@pytest.fixture
+def one_official(tree):
+    """One person holding both the reporter and the approver role at commune A."""
+    user = make_user("mot_nguoi", unit=tree["A"], role=Role.REPORTER)
+    from newsroom.services import membership_grant
+
+    membership_grant(user=user, unit=tree["A"], role=Role.APPROVER)
+    return user
+
+
+def test_the_submitter_cannot_approve_their_own_item(tree, one_official):
+    from django.core.exceptions import PermissionDenied
+
+    item = item_create(
+        user=one_official, unit=tree["A"], headline="Tự viết tự duyệt", distribution="commune"
+    )
+    item_submit(user=one_official, item=item)
+    with pytest.raises(PermissionDenied):
+        item_review(user=one_official, item=item, action="approve")
+    # Nor through the admin: no approve action is offered, and a forged post changes nothing.
+    client = login(one_official)
+    page = client.get(edit_url(item)).content.decode()
+    assert "workflow-action-name" not in page or 'value="approve"' not in page
+    state = NewsItem.objects.get(pk=item.pk).current_workflow_state.current_task_state
+    client.post(
+        reverse(
+            "wagtailsnippets_newsroom_newsitem:workflow_action",
+            args=[item.pk, "approve", state.pk],
+        ),
+        {},
+    )
+    item = NewsItem.objects.get(pk=item.pk)
+    assert not item.live and current_step(item) == ("commune", "90001")
+
+
+def test_the_last_editor_of_the_revision_cannot_approve_it(tree, people):
+    from django.core.exceptions import PermissionDenied
+
+    from newsroom.services import item_update
+
+    item = item_create(user=people["rep"], unit=tree["A"], headline="Bản đầu")
+    item_submit(user=people["rep"], item=item)
+    item_review(user=people["a"], item=item, action="approve")
+    # The district approver rewrites the item on their step: someone else must approve it.
+    item_update(user=people["x"], item=item, headline="Huyện viết lại")
+    with pytest.raises(PermissionDenied):
+        item_review(user=people["x"], item=item, action="approve")
+    x2 = make_user("appr_x2", unit=tree["X"], role=Role.APPROVER)
+    item_review(user=x2, item=item, action="approve")
+    # Changed content goes back to the commune first, then up the chain in order: the
+    # district's approval given before the commune's does not count.
+    assert current_step(item) == ("commune", "90001")
+    item_review(user=people["a"], item=item, action="approve")
+    assert current_step(item) == ("district", "901")
+    item_review(user=x2, item=item, action="approve")
+    assert current_step(item) == ("province", "90")
+
+
+def test_a_one_official_commune_may_be_allowed_and_every_use_is_marked(
+    tree, one_official, settings
+):
+    from newsroom.audit import audit_trail
+
+    settings.NGUON_ALLOW_SELF_APPROVAL = True
+    item = item_create(
+        user=one_official, unit=tree["A"], headline="Xã một người", distribution="commune"
+    )
+    item_submit(user=one_official, item=item)
+    item_review(user=one_official, item=item, action="approve")
+    item = NewsItem.objects.get(pk=item.pk)
+    assert item.live
+    actions = [row["action"] for row in audit_trail(item)]
+    assert "nguon.self_approve" in actions

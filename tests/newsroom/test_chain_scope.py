@@ -139,12 +139,17 @@ def test_an_edit_after_an_approval_is_approved_again(tree, people):
     item_submit(user=people["rep"], item=item)
     item = item_review(user=people["a"], item=item, action="approve")
     assert current_step(item) == ("district", "901")
-    # The district approver edits the text, then approves: the commune sees the change.
+    # The district approver edits the text; a colleague approves (nobody approves their own
+    # edit): the commune sees the change first, then the district approves it again after
+    # the commune (an approval given before the step below approved counts for nothing).
     item_update(user=people["x"], item=item, headline="Bản đã sửa ở huyện")
-    item = item_review(user=people["x"], item=item, action="approve")
+    colleague = make_user("appr_x2", unit=tree["X"], role=Role.APPROVER)
+    item = item_review(user=colleague, item=item, action="approve")
     assert current_step(item) == ("commune", "90001")
     item = item_review(user=people["a"], item=item, action="approve")
-    assert current_step(item) == ("province", "90")  # the district approved this version
+    assert current_step(item) == ("district", "901")
+    item = item_review(user=colleague, item=item, action="approve")
+    assert current_step(item) == ("province", "90")
     item = item_review(user=people["p"], item=item, action="approve")
     assert item.live and item.headline == "Bản đã sửa ở huyện"
 

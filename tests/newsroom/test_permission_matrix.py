@@ -115,10 +115,11 @@ def new_item(world, unit, distribution, headline="Tin ma trận"):
 
 
 def advance(world, item, until_rank: int | None):
-    """Submit, then approve as superuser while the current step is below ``until_rank``
-    (None: to the end, i.e. publish)."""
+    """Submit (as the item's reporter), then approve as superuser while the current step is
+    below ``until_rank`` (None: to the end, i.e. publish). Nobody approves what they
+    submitted, so the superuser does not submit."""
     root = world["root"]
-    item_submit(user=root, item=item)
+    item_submit(user=item.created_by, item=item)
     while True:
         item = NewsItem.objects.get(pk=item.pk)
         state = item.current_workflow_state
