@@ -6,7 +6,7 @@ from django.utils.translation import gettext_lazy as _
 from wagtail.admin.forms import WagtailAdminModelForm
 
 from media.models import MediaAsset
-from media.services import asset_create, asset_validate_upload
+from media.services import asset_create, asset_files_kept_on_success, asset_validate_upload
 
 from .models import NewsItem, Role
 from .selectors import unit_list_for_user
@@ -73,20 +73,23 @@ class NewsItemForm(WagtailAdminModelForm):
         return data
 
     def save(self, commit=True):
-        user = self.for_user
-        for field, kind, attr in (
-            ("audio_file", MediaAsset.Kind.AUDIO, "audio"),
-            ("video_file", MediaAsset.Kind.VIDEO, "video"),
-        ):
-            upload = self.cleaned_data.get(field)
-            if upload:
-                asset = asset_create(
-                    upload=upload, kind=kind, user=user, probe=self._probes.get(field)
-                )
-                setattr(self.instance, attr, asset)
-        if not self.instance.pk and user is not None and user.is_authenticated:
-            self.instance.created_by = user
-        return super().save(commit=commit)
+        # The stored files go again if the save fails (and, should the request's
+        # transaction roll back later, when the request ends: media.services).
+        with asset_files_kept_on_success():
+            user = self.for_user
+            for field, kind, attr in (
+                ("audio_file", MediaAsset.Kind.AUDIO, "audio"),
+                ("video_file", MediaAsset.Kind.VIDEO, "video"),
+            ):
+                upload = self.cleaned_data.get(field)
+                if upload:
+                    asset = asset_create(
+                        upload=upload, kind=kind, user=user, probe=self._probes.get(field)
+                    )
+                    setattr(self.instance, attr, asset)
+            if not self.instance.pk and user is not None and user.is_authenticated:
+                self.instance.created_by = user
+            return super().save(commit=commit)
 
 
 class ScopeChangeForm(forms.Form):

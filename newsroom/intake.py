@@ -136,7 +136,7 @@ def do_intake(
     *, token: IntakeToken, payload, files: dict, idempotency_key: str, body_hash: str
 ) -> tuple[NewsItem, bool]:
     """Create the draft item once per key. Returns (item, created)."""
-    from media.services import asset_create, asset_validate_upload
+    from media.services import asset_create, asset_files_kept_on_success, asset_validate_upload
 
     user = token.user
     key = (idempotency_key or "").strip()[:255]
@@ -160,7 +160,9 @@ def do_intake(
     from .services import item_create
 
     try:
-        with transaction.atomic():
+        # A refusal after the media was stored (the item does not validate) rolls the rows
+        # back and deletes the files: no byte of a refused intake stays under MEDIA_ROOT.
+        with asset_files_kept_on_success(), transaction.atomic():
             fields = dict(data.fields)
             for field, (upload, kind, probe) in media.items():
                 fields[field] = asset_create(upload=upload, kind=kind, user=user, probe=probe)

@@ -443,8 +443,9 @@ class UnitApprovalTask(Task):
         the first other step starts. So changed content is approved again from the first
         step whose approved content changed, and no step's approval counts before the
         steps below it approved the same content (an approval given earlier, such as a
-        district approving its own edit, is asked again after the commune's). The returned state is the one started, or the last one
-        carried or skipped (Wagtail then moves on and finishes the chain).
+        district approving its own edit, is asked again after the commune's). The
+        returned state is the one started, or the last one carried or skipped (Wagtail
+        then moves on and finishes the chain).
         """
         item = NewsItem.objects.get(pk=workflow_state.object_id)
         workflow_state.content_object = item  # Wagtail's next-step lookup reads it too

@@ -142,8 +142,7 @@ class MembershipForm(WagtailAdminModelForm):
             # with its reason, not as "not one of the available choices".
             model = self.fields["user"].queryset.model
             self.fields["user"].queryset = model.objects.filter(
-                Q(pk__in=people_for_manager(self.for_user).values("pk"))
-                | Q(pk=self.for_user.pk)
+                Q(pk__in=people_for_manager(self.for_user).values("pk")) | Q(pk=self.for_user.pk)
             ).order_by("username")
 
     def clean(self):
