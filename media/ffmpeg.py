@@ -74,9 +74,43 @@ def _preexec():
     return _die_with_parent if os.name == "posix" and os.uname().sysname == "Linux" else None
 
 
+# Inputs are local files, always: a playlist or session description that slipped through
+# would otherwise make ffmpeg connect wherever it points.
+PROTOCOL_WHITELIST = "file"
+
+
+def input_args(path, *, container: str | None = None) -> list[str]:
+    """The arguments that open one input: local files only, read with ``container`` (the
+    demuxer the file was probed as, e.g. ``mp3`` or ``mov,mp4,m4a,3gp,3g2,mj2``)."""
+    args = ["-protocol_whitelist", PROTOCOL_WHITELIST]
+    if container:
+        args += ["-f", container]
+    return [*args, "-i", str(path)]
+
+
+def local_inputs_only(args: list[str]) -> list[str]:
+    """``args`` with ``-protocol_whitelist file`` before every input that has none: the
+    guarantee holds for every command run here, whoever built it."""
+    out: list[str] = []
+    window_start = 0  # where the current input's options begin in ``out``
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        if arg == "-i" and i + 1 < len(args):
+            if "-protocol_whitelist" not in out[window_start:]:
+                out += ["-protocol_whitelist", PROTOCOL_WHITELIST]
+            out += [arg, args[i + 1]]
+            window_start = len(out)
+            i += 2
+            continue
+        out.append(arg)
+        i += 1
+    return out
+
+
 def run_ffmpeg(args: list[str], *, timeout: float = 3600) -> subprocess.CompletedProcess:
     """Run ffmpeg with ``args`` (no shell). Raises FFmpegError on failure or timeout."""
-    cmd = [ffmpeg_binary(), "-hide_banner", "-nostdin", "-y", *args]
+    cmd = [ffmpeg_binary(), "-hide_banner", "-nostdin", "-y", *local_inputs_only(args)]
     _record(cmd)
     try:
         proc = subprocess.run(
@@ -108,7 +142,7 @@ def run_ffmpeg_progress(
     """Run ffmpeg reporting progress: ``on_progress(fraction)`` at most every ``interval``
     seconds, from ffmpeg's ``-progress`` stream (``out_time_us`` against ``duration``)."""
     cmd = [ffmpeg_binary(), "-hide_banner", "-nostdin", "-y", "-nostats",
-           "-progress", "pipe:1", *args]  # fmt: skip
+           "-progress", "pipe:1", *local_inputs_only(args)]  # fmt: skip
     _record(cmd)
     with tempfile.TemporaryFile() as err:
         proc = subprocess.Popen(

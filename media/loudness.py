@@ -17,7 +17,7 @@ import math
 import re
 from dataclasses import asdict, dataclass
 
-from .ffmpeg import run_ffmpeg
+from .ffmpeg import input_args, run_ffmpeg
 
 # ebur128 reports -70 LUFS (its absolute gate) for silence.
 SILENCE_LUFS = -69.5
@@ -77,10 +77,12 @@ def ebur128_filter(index: int = 0, *, peak: bool = True) -> str:
     return f"ebur128@m{index}=peak={'true' if peak else 'none'}:framelog=verbose"
 
 
-def measure(path, *, stream: str = "0:a:0", timeout: float = 600, peak: bool = True) -> Loudness:
-    """Integrated loudness, LRA and (``peak``) true peak of one audio stream of ``path``."""
+def measure(path, *, stream: str = "0:a:0", timeout: float = 600, peak: bool = True,
+            container: str | None = None) -> Loudness:  # fmt: skip
+    """Integrated loudness, LRA and (``peak``) true peak of one audio stream of ``path``
+    (read with the demuxer ``container`` when given)."""
     found = measure_branches(path, {"source": ""}, stream=stream, timeout=timeout,
-                             peak=None if peak else set())  # fmt: skip
+                             peak=None if peak else set(), container=container)  # fmt: skip
     return found["source"]
 
 
@@ -92,6 +94,7 @@ def measure_branches(
     timeout: float = 600,
     picture: tuple[str, list[str]] | None = None,
     peak: set[str] | None = None,
+    container: str | None = None,
 ) -> dict[str, Loudness]:
     """Measure several filter chains of one audio stream in a single decode.
 
@@ -104,10 +107,10 @@ def measure_branches(
     printed by two threads at once can interleave; in one graph they come out one by one.
 
     ``peak`` names the branches whose true peak is wanted (None: all); the others report
-    ``true_peak=None``.
+    ``true_peak=None``. ``container`` is the demuxer ``path`` is read with.
     """
     names = list(branches)
-    args = ["-nostats", "-i", str(path)]
+    args = ["-nostats", *input_args(path, container=container)]
     meters = []
     for i, name in enumerate(names):
         chain = branches[name]

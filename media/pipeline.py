@@ -21,6 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .ffmpeg import input_args
 from .loudness import Loudness, gain_for, measure_branches
 from .profiles import Profile
 
@@ -42,6 +43,7 @@ class SourceInfo:
     channels: int = 2
     has_video: bool = False
     frame_rate: float | None = None
+    container: str | None = None  # the demuxer the source was probed as
 
     @classmethod
     def from_probe(cls, probe: dict) -> SourceInfo:
@@ -51,6 +53,7 @@ class SourceInfo:
             channels=int(probe.get("channels") or 2),
             has_video=bool(probe.get("video_codec")),
             frame_rate=probe.get("frame_rate"),
+            container=probe.get("container") or None,
         )
 
 
@@ -67,6 +70,22 @@ def measure_chain(profile: Profile, source: SourceInfo) -> str:
     if profile.pre_filters:
         parts.append(profile.pre_filters)
     return ",".join(parts)
+
+
+# The demuxer each output is read back with (by its suffix): our own files are opened with
+# the format they were written in, like uploads are (``media.probe.open_media``).
+OUTPUT_DEMUXERS = {
+    "mp3": "mp3",
+    "wav": "wav",
+    "m4a": "mov",
+    "mp4": "mov",
+    "jpg": "jpeg_pipe",
+    "png": "png_pipe",
+}
+
+
+def output_demuxer(path) -> str | None:
+    return OUTPUT_DEMUXERS.get(Path(path).suffix.lstrip(".").lower())
 
 
 WAVEFORM_RATE = 2000  # envelope samples per second fed to the waveform drawing
@@ -138,7 +157,7 @@ def measure_chains(
     # is: it is stored, and it tells which branches' limiters can never act. The processed
     # chains are measured for their gain, which needs I alone.
     return measure_branches(source_path, {c: c for c in ordered}, timeout=timeout,
-                            picture=picture, peak={""})  # fmt: skip
+                            picture=picture, peak={""}, container=source.container)  # fmt: skip
 
 
 @dataclass
@@ -163,8 +182,8 @@ def _ceiling_db(profile: Profile) -> float:
     return (profile.true_peak if profile.true_peak is not None else -1.0) - margin
 
 
-def _limiter(profile: Profile) -> str:
-    limit = min(1.0, max(0.0625, 10 ** (_ceiling_db(profile) / 20)))
+def _limiter(profile: Profile, trim_db: float = 0.0) -> str:
+    limit = min(1.0, max(0.0625, 10 ** ((_ceiling_db(profile) - trim_db) / 20)))
     return f"alimiter=limit={limit:.5f}:level=false:latency=true:attack=5:release=60"
 
 
@@ -179,15 +198,19 @@ def needs_limiter(profile: Profile, source: SourceInfo, ref: Loudness, gain_db: 
     return peak + LIMITER_SKIP_HEADROOM > _ceiling_db(profile)
 
 
-def _audio_branch(profile: Profile, source: SourceInfo, gain_db: float, ref: Loudness) -> str:
+def _audio_branch(
+    profile: Profile, source: SourceInfo, gain_db: float, ref: Loudness, trim_db: float | None
+) -> str:
+    """``trim_db`` (not None: a corrective pass after the output's true peak went over its
+    ceiling) forces the limiter and lowers its ceiling by that much."""
     parts = [measure_chain(profile, source)]
     if profile.sample_rate:
         parts.append(f"aresample={profile.sample_rate}")
     parts.append(f"volume={gain_db + profile.dynamics_makeup:.3f}dB")
     if profile.dynamics:
         parts.append(profile.dynamics)
-    if needs_limiter(profile, source, ref, gain_db):
-        parts.append(_limiter(profile))
+    if trim_db is not None or needs_limiter(profile, source, ref, gain_db):
+        parts.append(_limiter(profile, trim_db or 0.0))
     return ",".join(p for p in parts if p)
 
 
@@ -219,10 +242,15 @@ def plan_transcode(
     max_gain_db: float = 30.0,
     metadata: dict[str, str] | None = None,
     gain_adjust: dict[str, float] | None = None,
+    ceiling_trim: dict[str, float] | None = None,
 ) -> Plan:
     """One ffmpeg command producing every profile in ``profiles`` from one decode: one
-    input, one decoder per stream, one filter graph per branch."""
+    input, one decoder per stream, one filter graph per branch.
+
+    ``gain_adjust`` moves a branch's gain (dB); ``ceiling_trim`` lowers a branch's limiter
+    ceiling (dB) and forces its limiter (corrective passes, ``media.processing``)."""
     gain_adjust = gain_adjust or {}
+    ceiling_trim = ceiling_trim or {}
     metadata = metadata or {}
     graph: list[str] = []
     outputs: list[list[str]] = []
@@ -241,7 +269,7 @@ def plan_transcode(
         gain = min(gain + gain_adjust.get(profile.name, 0.0), max_gain_db)
         gains[profile.name] = gain
         out = "o_" if profile.type == "audio" else "va_"
-        chain = _audio_branch(profile, source, gain, ref)
+        chain = _audio_branch(profile, source, gain, ref, ceiling_trim.get(profile.name))
         graph.append(f"[0:a:0]{chain}[{out}{profile.name}]")
         a_labels[profile.name] = f"{out}{profile.name}"
 
@@ -282,7 +310,7 @@ def plan_transcode(
         outputs.append([*args, str(path)])
         branches.append(Branch(profile=profile, path=path, gain_db=gains.get(profile.name)))
 
-    cmd = ["-i", str(source_path)]
+    cmd = input_args(source_path, container=source.container)
     for one in graph:
         cmd += ["-filter_complex", one]
     for out in outputs:
@@ -295,7 +323,8 @@ def plan_remeasure(paths: list[Path]) -> list[list[str]]:
     from .loudness import ebur128_filter
 
     return [
-        ["-nostats", "-loglevel", "info", "-i", str(p), "-filter_complex",
+        ["-nostats", "-loglevel", "info", *input_args(p, container=output_demuxer(p)),
+         "-filter_complex",
          f"[0:a:0]{ebur128_filter()}[e0]", "-map", "[e0]", "-f", "null", "-"]
         for p in paths
     ]  # fmt: skip

@@ -1,8 +1,38 @@
-"""Probe media by content with PyAV (never by file name)."""
+"""Probe media by content with PyAV (never by file name), without ever leaving the file.
 
+An upload is opened with an explicit allow-list of demuxers (``ALLOWED_DEMUXERS``) and the
+``file`` protocol only, with an I/O timeout. A playlist (HLS ``.m3u8``, DASH, ``concat``), a
+session description (``.sdp``) or any other format whose demuxer opens further URLs is
+refused before it is parsed, whatever its name: the server never connects anywhere because
+of an upload. ``open_media`` is the one way the media app opens a file with PyAV.
+"""
+
+import os
 from dataclasses import asdict, dataclass, field
 
 import av
+
+# The demuxers an upload may be read with: the accepted audio and video containers
+# (``media.services``). Names as libavformat matches them against a demuxer's name list.
+ALLOWED_DEMUXERS = ("mp3", "wav", "mov", "ogg", "amr", "flac", "aac", "matroska")
+# Nothing but local files, for the upload and anything a demuxer might try to open.
+PROTOCOL_WHITELIST = "file"
+# Seconds any single open or read may block (a local read takes milliseconds).
+IO_TIMEOUT_SECONDS = 5.0
+
+
+def open_media(source, *, container: str | None = None):
+    """``av.open`` for reading ``source`` (a path or a binary file object), limited to the
+    allowed demuxers (or exactly ``container``, a demuxer name as probed) and local files."""
+    options = {
+        "format_whitelist": container or ",".join(ALLOWED_DEMUXERS),
+        "protocol_whitelist": PROTOCOL_WHITELIST,
+    }
+    kwargs = {"format": container} if container else {}
+    if hasattr(source, "__fspath__"):
+        source = os.fspath(source)
+    return av.open(source, mode="r", metadata_errors="ignore", container_options=options,
+                   timeout=IO_TIMEOUT_SECONDS, **kwargs)  # fmt: skip
 
 
 class ProbeError(Exception):
@@ -114,7 +144,7 @@ def probe_file(source) -> ProbeResult:
     recording, as MP3 and FLAC headers do) is rejected instead of half-broadcast.
     """
     try:
-        with av.open(source, mode="r", metadata_errors="ignore") as container:
+        with open_media(source) as container:
             result = ProbeResult(
                 container=container.format.name,
                 duration=(container.duration / av.time_base) if container.duration else None,

@@ -29,7 +29,6 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from pathlib import Path
 
-import av
 from django.conf import settings
 from django.core.files import File
 from django.core.files.storage import FileSystemStorage, default_storage
@@ -46,8 +45,10 @@ from .pipeline import (
     draw_waveform,
     measure_chains,
     out_channels,
+    output_demuxer,
     plan_transcode,
 )
+from .probe import open_media
 from .profiles import Profile, get_profile
 from .signals import renditions_ready
 
@@ -296,9 +297,10 @@ def describe_output(path: Path) -> dict:
     """Codec, channels, rate, size and duration of an output, read back with PyAV; one frame
     of each stream is decoded, so a muxed-but-undecodable file fails here."""
     info: dict = {}
-    with av.open(str(path), metadata_errors="ignore") as container:
+    demuxer = output_demuxer(path)
+    with open_media(path, container=demuxer) as container:
         if container.duration:
-            info["duration"] = container.duration / av.time_base
+            info["duration"] = container.duration / 1_000_000
         info["bit_rate"] = container.bit_rate or None
         for stream in container.streams:
             ctx = stream.codec_context
@@ -319,7 +321,7 @@ def describe_output(path: Path) -> dict:
                 info["frame_rate"] = float(rate) if rate else None
     for kind in ("audio", "video"):
         if f"{kind}_codec" in info:
-            with av.open(str(path), metadata_errors="ignore") as container:
+            with open_media(path, container=demuxer) as container:
                 stream = getattr(container.streams, kind)[0]
                 if next(iter(container.decode(stream)), None) is None:
                     raise ValueError(f"no decodable {kind} frame")
@@ -456,11 +458,12 @@ def _run(asset: MediaAsset, specs: dict[str, Profile], workdir: Path, beat: _Hea
     # sources need them). See ``_correct``.
     correct_above = getattr(settings, "NGUON_MEDIA_CORRECT_ABOVE_LU", 0.5)
     passes = int(getattr(settings, "NGUON_MEDIA_CORRECT_PASSES", 3))
+    # An output whose true peak is over its profile's ceiling gets them too, with its
+    # limiter forced on and its ceiling lowered by what the encoder added.
     redo = [
         name
         for name, r in results.items()
-        if r.get("loudness_error") is not None
-        and abs(r["loudness_error"]) > correct_above
+        if _needs_correction(r, correct_above)
         and specs[name].type == "audio"
         and not measured[""].silent
     ]
@@ -468,9 +471,10 @@ def _run(asset: MediaAsset, specs: dict[str, Profile], workdir: Path, beat: _Hea
         beat.set(MediaAsset.Stage.CORRECTING, 90.0)
         _correct(
             redo, results, specs=specs, passes=passes, threshold=correct_above,
-            transcode=lambda again, adjust, n: _corrective_pass(
+            transcode=lambda again, adjust, trim, n: _corrective_pass(
                 source_path, again, source, measured, workdir / f"fix{n}", beat=beat,
-                max_gain=max_gain, metadata=meta, adjust=adjust, soft=soft, n=n, of=passes,
+                max_gain=max_gain, metadata=meta, adjust=adjust, trim=trim, soft=soft, n=n,
+                of=passes,
             ),
         )  # fmt: skip
     beat.set(progress=96.0)
@@ -480,18 +484,45 @@ def _run(asset: MediaAsset, specs: dict[str, Profile], workdir: Path, beat: _Hea
 # The loudness a limited branch gains per dB of gain lies between these (1.0: the limiter
 # never acts; a hard-limited peaky source can give well under half a LU per dB).
 _SLOPE_MIN, _SLOPE_MAX = 0.2, 1.0
+# Lowered below the overshoot just measured, the limiter's ceiling gets this much more room
+# (the encoder's overshoot is not exactly proportional to the level it is fed).
+_TRIM_MARGIN_DB = 0.3
+
+
+def _peak_over(result: dict) -> float:
+    """dB by which an output's measured true peak exceeds its ceiling (0 when within)."""
+    return max(0.0, result.get("peak_over") or 0.0)
+
+
+def _needs_correction(result: dict, threshold: float) -> bool:
+    error = result.get("loudness_error")
+    return _peak_over(result) > 0 or (error is not None and abs(error) > threshold)
+
+
+def _badness(result: dict) -> tuple[float, float]:
+    """How far an output is from its promises: a true peak over the ceiling first (a broken
+    promise), then the distance from the loudness target."""
+    return _peak_over(result), abs(result.get("loudness_error") or 0.0)
 
 
 def _correct(names, results, *, specs, passes: int, threshold: float, transcode) -> None:
-    """Move each branch in ``names`` to its target by changing its gain, at most ``passes``
-    times, keeping the closest output in ``results``.
+    """Move each branch in ``names`` to its target by changing its gain, and under its
+    true-peak ceiling by forcing and lowering its limiter, at most ``passes`` times,
+    keeping the best output in ``results`` (``_badness``: within the ceiling first, then
+    the closest to the target).
 
     The limiter makes loudness a concave function of the gain, so the measured error is
     not the gain to add. The first step assumes one LU per dB; later steps use the secant
     slope through the two latest (gain, loudness) points, bounded to
-    [``_SLOPE_MIN``, ``_SLOPE_MAX``]."""
+    [``_SLOPE_MIN``, ``_SLOPE_MAX``]. A true peak over the ceiling lowers the limiter's
+    ceiling by the overshoot measured plus ``_TRIM_MARGIN_DB``, cumulatively; an output
+    too quiet whose measured peak stayed further than that below the ceiling gets its
+    limiter raised by the unused room (a limiter-bound source, such as sawtooth bursts
+    through the loudspeaker's speech band, cannot get louder any other way)."""
     # name -> [(gain adjustment, error)], starting from the first transcode (adjustment 0).
-    tried = {name: [(0.0, results[name]["loudness_error"])] for name in names}
+    tried = {name: [(0.0, results[name].get("loudness_error") or 0.0)] for name in names}
+    latest = {name: results[name] for name in names}
+    trim: dict[str, float] = {}
     for n in range(1, passes + 1):
         adjust = {}
         for name, points in tried.items():
@@ -499,28 +530,40 @@ def _correct(names, results, *, specs, passes: int, threshold: float, transcode)
             slope = 1.0
             if g0 is not None and g1 != g0:
                 slope = min(_SLOPE_MAX, max(_SLOPE_MIN, (e1 - e0) / (g1 - g0)))
-            adjust[name] = g1 - e1 / slope
-        fixed = transcode([specs[name] for name in adjust], adjust, n)
+            adjust[name] = g1 - e1 / slope if abs(e1) > threshold else g1
+            over, headroom = _peak_over(latest[name]), -(latest[name].get("peak_over") or 0.0)
+            if over:  # kept in later passes, deepened while the peak is still over
+                trim[name] = trim.get(name, 0.0) + over + _TRIM_MARGIN_DB
+            elif e1 < -threshold and headroom > _TRIM_MARGIN_DB:
+                # Too quiet, held down by a limiter whose fixed margin the encoder did not
+                # use: raise its ceiling to just under what was measured to be safe.
+                trim[name] = trim.get(name, 0.0) - (headroom - _TRIM_MARGIN_DB)
+        fixed = transcode([specs[name] for name in adjust], adjust,
+                          {k: v for k, v in trim.items() if k in adjust}, n)  # fmt: skip
         for name, r in fixed.items():
+            logger.info("correction %d of %s: gain %+.2f dB, ceiling -%.2f dB -> %s", n, name,
+                        adjust[name], trim.get(name, 0.0), r.get("loudness"))  # fmt: skip
             if r.get("loudness_error") is None:
                 continue
+            latest[name] = r
             tried[name].append((adjust[name], r["loudness_error"]))
-            if abs(r["loudness_error"]) <= abs(results[name]["loudness_error"]):
+            if _badness(r) <= _badness(results[name]):
                 results[name] = r
         tried = {
             name: points
             for name, points in tried.items()
-            if abs(results[name]["loudness_error"]) > threshold and len(points) == n + 1
+            if _needs_correction(results[name], threshold) and len(points) == n + 1
         }
         if not tried:
             return
 
 
 def _corrective_pass(source_path, again, source, measured, workdir, *, beat, max_gain,
-                     metadata, adjust, soft, n, of) -> dict[str, dict]:  # fmt: skip
-    """Transcode the branches in ``again`` with their gains moved by ``adjust`` (dB)."""
-    fix = plan_transcode(source_path, again, source, measured, workdir,
-                         max_gain_db=max_gain, metadata=metadata, gain_adjust=adjust)  # fmt: skip
+                     metadata, adjust, trim, soft, n, of) -> dict[str, dict]:  # fmt: skip
+    """Transcode the branches in ``again`` with their gains moved by ``adjust`` (dB) and
+    their limiter ceilings lowered by ``trim`` (dB)."""
+    fix = plan_transcode(source_path, again, source, measured, workdir, max_gain_db=max_gain,
+                         metadata=metadata, gain_adjust=adjust, ceiling_trim=trim)  # fmt: skip
     workdir.mkdir(exist_ok=True)
     low, high = 90.0 + 6.0 * (n - 1) / of, 90.0 + 6.0 * n / of
     run_ffmpeg_progress(
@@ -566,7 +609,7 @@ def _verify(branches: list[Branch], source: SourceInfo, measured) -> dict[str, d
         result["info"] = info
         problem = _check_output(branch, info, source)
         if not problem and p.has_audio and source.has_audio and p.target is not None:
-            loud = measure(branch.path)
+            loud = measure(branch.path, container=output_demuxer(branch.path))
             result["loudness"] = {**loud.as_dict(), "gain_db": round(branch.gain_db or 0, 2),
                                   "target": p.target}  # fmt: skip
             if measured and not measured[""].silent:
@@ -576,6 +619,14 @@ def _verify(branches: list[Branch], source: SourceInfo, measured) -> dict[str, d
                     problem = (
                         f"loudness {loud.integrated:.1f} LUFS is outside "
                         f"{p.target:g} ± {p.tolerance:g} LU"
+                    )
+            # The ceiling is a promise like the target: enforced on the delivered file.
+            if p.true_peak is not None and loud.true_peak is not None:
+                result["peak_over"] = loud.true_peak - p.true_peak
+                if loud.true_peak > p.true_peak and not problem:
+                    problem = (
+                        f"true peak {loud.true_peak:.1f} dBTP is above the "
+                        f"{p.true_peak:g} dBTP ceiling"
                     )
         result["problem"] = problem
         return p.name, result

@@ -9,15 +9,18 @@ queue; ``tts_bulletin_create`` (``media.tts``) turns text into a loudspeaker bul
 """
 
 import contextlib
+import contextvars
 import hashlib
 import logging
 import os
 import re
+import threading
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files import File
-from django.db import transaction
+from django.core.signals import request_finished
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -150,6 +153,74 @@ def _sha256_of(fileobj) -> str:
     return digest.hexdigest()
 
 
+# Files stored by ``asset_create`` whose row is not committed yet, per thread: the name
+# leaves the set when its transaction commits; what is left once no transaction is open
+# was rolled back, and its file is deleted (``asset_files_discard_uncommitted``).
+_uncommitted = threading.local()
+# The files stored inside the innermost ``asset_files_kept_on_success`` block.
+_block_files: contextvars.ContextVar[list | None] = contextvars.ContextVar(
+    "media_block_files", default=None
+)
+
+
+def _pending() -> dict:
+    if not hasattr(_uncommitted, "files"):
+        _uncommitted.files = {}
+    return _uncommitted.files
+
+
+def _track_stored(name: str, storage) -> None:
+    block = _block_files.get()
+    if block is not None:
+        block.append((name, storage))
+    if connection.in_atomic_block:
+        _pending()[name] = storage
+        transaction.on_commit(lambda: _pending().pop(name, None))
+
+
+def _delete_quietly(name: str, storage) -> None:
+    with contextlib.suppress(OSError):
+        if storage.exists(name):
+            storage.delete(name)
+            logger.info("deleted %s: its asset was never committed", name)
+
+
+@contextlib.contextmanager
+def asset_files_kept_on_success():
+    """Files that ``asset_create`` stores inside this block are deleted if the block
+    raises (its transaction, or savepoint, is rolled back: no row points at them).
+
+    Wrap it around the ``transaction.atomic`` that creates the assets and what refers to
+    them (an intake, an admin save), so a refused request leaves no byte under MEDIA_ROOT.
+    """
+    files: list = []
+    token = _block_files.set(files)
+    try:
+        yield
+    except BaseException:
+        for name, storage in files:
+            _pending().pop(name, None)
+            _delete_quietly(name, storage)
+        raise
+    finally:
+        _block_files.reset(token)
+
+
+def asset_files_discard_uncommitted(**_kwargs) -> None:
+    """Delete the files of assets whose transaction was rolled back, once no transaction is
+    open on this thread (connected to ``request_finished``: with ATOMIC_REQUESTS a view's
+    transaction ends before its response is finished)."""
+    if connection.in_atomic_block:
+        return  # still open (a test's transaction): nothing is decided yet
+    pending = _pending()
+    while pending:
+        name, storage = pending.popitem()
+        _delete_quietly(name, storage)
+
+
+request_finished.connect(asset_files_discard_uncommitted, dispatch_uid="media_uncommitted_files")
+
+
 def asset_profiles(*, kind: str, probe: dict) -> list[str]:
     """The renditions an asset of ``kind`` gets (those it has material for)."""
     names = []
@@ -210,6 +281,10 @@ def asset_create(*, upload, kind: str, user=None, probe=None, profiles=None) -> 
         # No row, no file: a failed save must not leave an orphan under MEDIA_ROOT.
         asset.file.delete(save=False)
         raise
+    # An enclosing transaction may still roll back (an intake refused after its media was
+    # stored): then the file goes too (``asset_files_kept_on_success``, or at the end of
+    # the request).
+    _track_stored(asset.file.name, asset.file.storage)
     if profiles:
         # Robust: the upload is stored whatever happens to the queueing (with eager tasks,
         # a failed transcode is recorded on the asset and must not turn it into a 500).
@@ -307,6 +382,8 @@ def tts_bulletin_create(*, text: str, voice: str | None = None, speed: int | Non
 __all__ = [
     "ProbeResult",
     "asset_create",
+    "asset_files_discard_uncommitted",
+    "asset_files_kept_on_success",
     "asset_process",
     "asset_queue",
     "asset_retry",

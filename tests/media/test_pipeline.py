@@ -88,6 +88,52 @@ SOURCES = {
         ),
         1,
     ),
+    # Harsh sources: what encoders overshoot on (square and sawtooth edges, hard clipping,
+    # a pure tone sweeping through the band). Each output must stay under its ceiling.
+    "square_bursts": (
+        lambda t: lavfi(
+            t / "square.wav",
+            "aevalsrc=exprs='if(lt(mod(t\\,1)\\,0.3)\\,0.99*(2*gte(mod(440*t\\,1)\\,0.5)-1)\\,0)'"
+            ":s=48000:d=4",
+            args=["-ac", "2", "-c:a", "pcm_s16le"],
+        ),
+        2,
+    ),
+    "short_square_burst": (
+        lambda t: lavfi(
+            t / "square-short.wav",
+            "aevalsrc=exprs='if(lt(t\\,0.4)\\,0.99*(2*gte(mod(1000*t\\,1)\\,0.5)-1)\\,0)'"
+            ":s=44100:d=1.5",
+            args=["-ac", "1", "-c:a", "pcm_s16le"],
+        ),
+        1,
+    ),
+    "sawtooth_bursts": (
+        lambda t: lavfi(
+            t / "saw.wav",
+            "aevalsrc=exprs='if(lt(mod(t\\,0.8)\\,0.25)\\,0.99*(2*mod(220*t\\,1)-1)\\,0)'"
+            ":s=48000:d=4",
+            args=["-ac", "1", "-c:a", "pcm_s16le"],
+        ),
+        1,
+    ),
+    "clipped_music_like_noise": (
+        lambda t: lavfi(
+            t / "clipped.wav",
+            "anoisesrc=color=pink:d=5:a=0.5",
+            filters="tremolo=f=2:d=0.8,volume=15dB",  # clipped when written as 16-bit
+            args=["-ac", "2", "-c:a", "pcm_s16le"],
+        ),
+        2,
+    ),
+    "siren_sweep": (
+        lambda t: lavfi(
+            t / "siren.wav",
+            "aevalsrc=exprs='0.95*sin(2*PI*(1000*t-(400/PI)*cos(PI*t)))':s=48000:d=5",
+            args=["-ac", "1", "-c:a", "pcm_s16le"],
+        ),
+        1,
+    ),
     "espeak_speech": (lambda t: espeak(t / "speech.wav"), 1),
     # 3.4 s of synthetic speech, 22.05 kHz, peaks at 0 dBFS: its limiter costs ~2 LU per
     # pass, so it needs the corrective passes to reach the loudspeaker's -16 LUFS.
@@ -126,7 +172,7 @@ def test_every_audio_rendition_meets_its_profile(tmp_path, process_now, source_n
         assert played["seconds"] == pytest.approx(source_seconds, abs=0.1), name
         measured = loudness(path)
         assert measured["I"] == pytest.approx(TARGET[name], abs=1.0), (name, measured)
-        assert measured["TP"] <= CEILING[name] + 0.5, (name, measured)
+        assert measured["TP"] <= CEILING[name], (name, measured)  # a promise, no slack
         # What the pipeline recorded is what the independent reading says.
         assert rendition.loudness["integrated"] == pytest.approx(measured["I"], abs=0.2)
     broadcast = decoded(Path(asset.rendition("broadcast_audio").file.path))

@@ -48,7 +48,7 @@ def test_an_article_becomes_a_loudspeaker_bulletin(django_capture_on_commit_call
     assert played["seconds"] == pytest.approx(asset.duration, abs=0.1)
     assert played["seconds"] > 8  # the whole article was read
     assert loudness(mp3)["I"] == pytest.approx(-16.0, abs=1.0)
-    assert loudness(mp3)["TP"] <= -1.0
+    assert loudness(mp3)["TP"] <= -1.5  # the loudspeaker profile's ceiling
 
 
 @needs_espeak
