@@ -3,7 +3,6 @@ conflict preview), emergencies, monitoring, proof of play (+ CSV), device tokens
 
 from __future__ import annotations
 
-import csv
 from datetime import datetime, timedelta
 
 from django.contrib import messages
@@ -14,6 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from core.exports import csv_writer
 from newsroom.models import AdministrativeUnit
 
 from . import services
@@ -328,8 +328,8 @@ def proof_of_play_view(request):
         response["Content-Disposition"] = (
             f'attachment; filename="phat-thanh-{first:%Y%m%d}-{last:%Y%m%d}.csv"'
         )
-        response.write("\ufeff")  # Excel opens UTF-8 with Vietnamese text correctly
-        writer = csv.writer(response)
+        # A BOM (Excel reads Vietnamese correctly); names never run as formulas.
+        writer = csv_writer(response, bom=True)
         writer.writerow(
             [
                 _("Day"),

@@ -6,16 +6,24 @@
 - ``ContentSecurityPolicyMiddleware``: adds ``Content-Security-Policy`` to HTML responses when
   ``NGUON_CSP`` is set (production sets it); the admin gets ``NGUON_CSP_ADMIN`` because
   Wagtail's editor needs inline styles and scripts.
-- ``LoginRateLimitMiddleware``: counts failed POSTs to the admin login per client address
-  and per user name in the cache; past ``NGUON_LOGIN_MAX_FAILURES`` within
-  ``NGUON_LOGIN_WINDOW_SECONDS`` the login answers 429 until the window passes.
+- ``LoginRateLimitMiddleware``: counts failed POSTs to the admin login in the cache, per
+  user name (NFKC + casefold, the form Django signs in with: a fullwidth ``ｄx`` is ``dx``)
+  and per client address; past ``NGUON_LOGIN_MAX_FAILURES`` for a name (five times that for
+  an address: an office behind one address has many people) within
+  ``NGUON_LOGIN_WINDOW_SECONDS`` the login answers 429 until the window passes. A browser
+  that has signed in as that user before (a signed cookie) is exempt from both locks and
+  has its own counter instead: nobody else can lock a user, or an office, out of the
+  browser they use every day.
 """
 
 import hashlib
 import logging
 import re
+import secrets
+import unicodedata
 
 from django.conf import settings
+from django.core import signing
 from django.core.cache import cache
 from django.core.exceptions import MiddlewareNotUsed
 from django.http import HttpResponse
@@ -79,7 +87,23 @@ def _client_address(request) -> str:
     return request.META.get("REMOTE_ADDR", "")
 
 
+def login_name_key(username: str) -> str:
+    """The one form of a user name that throttling counts under: NFKC (what Django's
+    ``normalize_username`` signs in with) then casefold, stripped."""
+    return unicodedata.normalize("NFKC", username or "").casefold().strip()
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
 class LoginRateLimitMiddleware:
+    # A cookie set at a successful sign-in: this browser has signed in as this user.
+    device_cookie = "nguon_login_device"
+    device_salt = "nguon.login.device"
+    device_max_age = 365 * 24 * 3600
+    address_factor = 5  # an address may fail this many times the per-name limit
+
     def __init__(self, get_response):
         self.max_failures = int(settings.NGUON_LOGIN_MAX_FAILURES or 0)
         if self.max_failures <= 0:
@@ -88,19 +112,40 @@ class LoginRateLimitMiddleware:
         self.paths = set(settings.NGUON_LOGIN_PATHS)
         self.get_response = get_response
 
-    def _keys(self, request) -> list[str]:
-        keys = ["nguon:login:ip:" + hashlib.sha256(_client_address(request).encode()).hexdigest()]
-        username = (request.POST.get("username") or "").strip().lower()
-        if username:
-            keys.append("nguon:login:user:" + hashlib.sha256(username.encode()).hexdigest())
-        return keys
+    def _known_device(self, request, name: str) -> str | None:
+        """The device id when this browser signed in as ``name`` before, else None."""
+        raw = request.COOKIES.get(self.device_cookie, "")
+        if not raw or not name:
+            return None
+        try:
+            value = signing.loads(raw, salt=self.device_salt, max_age=self.device_max_age)
+        except signing.BadSignature:
+            return None
+        if not isinstance(value, dict) or value.get("u") != _digest(name):
+            return None
+        return str(value.get("d", ""))
+
+    def _limits(self, request, name: str) -> dict[str, int]:
+        """Cache key -> the failures it allows within the window."""
+        device = self._known_device(request, name)
+        if device:
+            return {f"nguon:login:device:{_digest(device + ':' + name)}": self.max_failures}
+        limits = {
+            "nguon:login:ip:" + _digest(_client_address(request)): (
+                self.max_failures * self.address_factor
+            )
+        }
+        if name:
+            limits["nguon:login:user:" + _digest(name)] = self.max_failures
+        return limits
 
     def __call__(self, request):
         if request.method != "POST" or request.path not in self.paths:
             return self.get_response(request)
-        keys = self._keys(request)
-        counts = cache.get_many(keys)
-        if any(counts.get(key, 0) >= self.max_failures for key in keys):
+        name = login_name_key(request.POST.get("username") or "")
+        limits = self._limits(request, name)
+        counts = cache.get_many(list(limits))
+        if any(counts.get(key, 0) >= limit for key, limit in limits.items()):
             logger.warning("login throttled", extra={"path": request.path})
             response = HttpResponse(
                 login_throttled_message(max(1, self.window // 60)),
@@ -112,12 +157,24 @@ class LoginRateLimitMiddleware:
         response = self.get_response(request)
         # A successful login redirects; a failed one re-renders the form (200).
         if response.status_code == 200:
-            for key in keys:
+            for key in limits:
                 cache.add(key, 0, self.window)
                 try:
                     cache.incr(key)
                 except ValueError:  # expired between add and incr
                     cache.set(key, 1, self.window)
-        elif 300 <= response.status_code < 400:
-            cache.delete_many(keys[1:])
+        elif 300 <= response.status_code < 400 and name:
+            cache.delete_many([k for k in limits if not k.startswith("nguon:login:ip:")])
+            device = signing.dumps(
+                {"u": _digest(name), "d": secrets.token_hex(8)}, salt=self.device_salt
+            )
+            response.set_cookie(
+                self.device_cookie,
+                device,
+                max_age=self.device_max_age,
+                httponly=True,
+                secure=request.is_secure(),
+                samesite="Lax",
+                path=request.path,
+            )
         return response

@@ -1,11 +1,12 @@
 """A report as plain tables (title, header, rows): the HTML page, CSV and XLSX share them."""
 
-import csv
 import io
 from dataclasses import dataclass
 
 from django.utils import timezone
 from django.utils.translation import gettext as _
+
+from core.exports import csv_writer, xlsx_append
 
 from .selectors import MEASURE_LABELS, MEASURES, Report
 
@@ -104,9 +105,10 @@ def _period_line(report: Report) -> list[str]:
 
 
 def report_csv(report: Report) -> str:
-    """All tables one after another, each under its title, separated by a blank line."""
+    """All tables one after another, each under its title, separated by a blank line
+    (names that a spreadsheet would run as formulas are neutralised: core.exports)."""
     out = io.StringIO()
-    writer = csv.writer(out)
+    writer = csv_writer(out)
     writer.writerow(_period_line(report))
     for table in report_tables(report):
         writer.writerow([])
@@ -117,7 +119,8 @@ def report_csv(report: Report) -> str:
 
 
 def report_xlsx(report: Report) -> bytes:
-    """One worksheet per table, with the unit and period on the first sheet."""
+    """One worksheet per table, with the unit and period on the first sheet; every text
+    cell is stored as text, never as a formula (core.exports)."""
     from openpyxl import Workbook
     from openpyxl.styles import Font
 
@@ -127,16 +130,16 @@ def report_xlsx(report: Report) -> bytes:
         sheet = book.active if first else book.create_sheet()
         sheet.title = table.key[:31]
         if first:
-            sheet.append(_period_line(report))
+            xlsx_append(sheet, _period_line(report))
             sheet.append([])
             first = False
-        sheet.append([table.title])
+        xlsx_append(sheet, [table.title])
         sheet.cell(row=sheet.max_row, column=1).font = Font(bold=True)
-        sheet.append(table.header)
+        xlsx_append(sheet, table.header)
         for cell in sheet[sheet.max_row]:
             cell.font = Font(bold=True)
         for row in table.rows:
-            sheet.append(row)
+            xlsx_append(sheet, row)
         for column in sheet.columns:
             width = max(len(str(c.value or "")) for c in column)
             sheet.column_dimensions[column[0].column_letter].width = min(max(width + 2, 10), 50)
