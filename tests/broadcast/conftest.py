@@ -1,9 +1,7 @@
 """Fixtures for the loudspeaker tests: a unit tree, approved audio, clusters and devices."""
 
 import os
-import time
 import uuid
-from datetime import timedelta
 
 import pytest
 import redis
@@ -13,9 +11,10 @@ from django.utils import timezone
 
 from broadcast.device_api import cache as bcache
 from broadcast.models import Cluster, Device, Zone
-from broadcast.services import device_token_issue
 from newsroom.models import Role
 from tests.factories import make_audio_asset, make_published_item, make_tree, make_user
+
+from .helpers import add_device, wait_for
 
 # The Celery worker process started by the root conftest reads these from the environment:
 # MQTT pushes go to the local Mosquitto under a topic prefix of this run only.
@@ -34,15 +33,6 @@ def _clear_cache():
     cache.clear()
     yield
     cache.clear()
-
-
-def bearer(token: str) -> dict:
-    return {"HTTP_AUTHORIZATION": f"Bearer {token}"}
-
-
-def add_device(cluster, serial, *, kind=Device.Kind.LOUDSPEAKER):
-    device = Device.objects.create(cluster=cluster, serial=serial, kind=kind, vendor="Thử")
-    return device, device_token_issue(device=device)
 
 
 @pytest.fixture
@@ -92,10 +82,6 @@ def world(tmp_path, django_db_blocker):
     }
 
 
-def soon(minutes: float = 10, *, now=None):
-    return (now or timezone.now()) + timedelta(minutes=minutes)
-
-
 @pytest.fixture
 def redis_cache(settings):
     """The default cache on the real Redis (database 14, a prefix of this test), with the
@@ -112,12 +98,3 @@ def redis_cache(settings):
     yield {"location": location, "prefix": prefix, "layer": layer}
     bcache.local_layer_stop()
     redis.Redis.from_url(location).flushdb()
-
-
-def wait_for(predicate, message, timeout=5.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.01)
-    pytest.fail(message)

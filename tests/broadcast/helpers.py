@@ -2,11 +2,41 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+import time
+from datetime import datetime, timedelta
+
+import pytest
+from django.utils import timezone
 
 from broadcast.device_api import cache as bcache
 from broadcast.device_api.protocol import device_identity
+from broadcast.models import Device
 from broadcast.reach import device_timeline_data
+from broadcast.services import device_token_issue
+
+
+def bearer(token: str) -> dict:
+    return {"HTTP_AUTHORIZATION": f"Bearer {token}"}
+
+
+def add_device(cluster, serial, *, kind=Device.Kind.LOUDSPEAKER):
+    device = Device.objects.create(cluster=cluster, serial=serial, kind=kind, vendor="Thử")
+    return device, device_token_issue(device=device)
+
+
+def soon(minutes: float = 10, *, now=None):
+    return (now or timezone.now()) + timedelta(minutes=minutes)
+
+
+def wait_for(predicate, message, timeout=5.0):
+    """Poll ``predicate`` every 10 ms until it is true; fail with ``message`` after
+    ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.01)
+    pytest.fail(message)
 
 
 class Entry(dict):

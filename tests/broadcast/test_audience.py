@@ -20,7 +20,7 @@ from newsroom.models import Role
 from newsroom.reform import units_reform
 from tests.factories import make_audio_asset, make_published_item, make_user
 
-from .conftest import bearer
+from .helpers import bearer
 
 pytestmark = pytest.mark.django_db
 

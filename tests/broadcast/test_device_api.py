@@ -22,7 +22,7 @@ from broadcast.services import (
 )
 from newsroom.events import item_withdrawn
 
-from .conftest import bearer, soon
+from .helpers import bearer, soon
 
 pytestmark = pytest.mark.django_db
 

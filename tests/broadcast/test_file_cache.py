@@ -11,7 +11,7 @@ import pytest
 from django.conf import settings
 from django.test import Client
 
-from .conftest import bearer
+from .helpers import bearer
 from .test_device_api import schedule_daily, url
 
 pytestmark = pytest.mark.django_db

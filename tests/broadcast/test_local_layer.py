@@ -22,7 +22,7 @@ from broadcast.models import Device
 from broadcast.services import programme_create
 from broadcast.tokens import token_digest
 
-from .conftest import bearer, soon, wait_for
+from .helpers import bearer, soon, wait_for
 
 pytestmark = [pytest.mark.django_db, pytest.mark.redis]
 ROOT = Path(__file__).resolve().parents[2]

@@ -14,8 +14,7 @@ from broadcast.services import emergency_start, programme_create, programme_stop
 from broadcast.timeline import LOCAL_TZ, occurrences
 from newsroom.events import item_withdrawn
 
-from .conftest import soon
-from .helpers import timeline
+from .helpers import soon, timeline
 
 pytestmark = pytest.mark.django_db
 
