@@ -11,6 +11,13 @@ PostgreSQL is dumped from an exported snapshot, and the row counts in the manife
 in that same snapshot, so they describe exactly what the dump holds even while editors
 work. Restore checks every checksum before touching anything, restores the database and
 the files, checks the files again where they landed and compares row counts.
+
+The manifest is signed (HMAC-SHA256 with ``NGUON_BACKUP_SIGNING_KEY``, or ``SECRET_KEY``
+when that is empty): a manifest changed by hand, or made by another site, is refused before
+anything is read. Every path in it must be relative, without ``..``, and must stay under
+the backup folder and under MEDIA_ROOT (no symbolic link leads out either). After a
+restore every cache is cleared, so no token or timeline version from after the backup is
+answered from memory (restart the web and worker processes too: each keeps a small layer).
 """
 
 import hashlib
@@ -22,13 +29,15 @@ import sqlite3
 import subprocess
 import tempfile
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from django.apps import apps
 from django.conf import settings
+from django.core.cache import caches
 from django.core.files.storage import default_storage
 from django.db import connection, connections
 from django.utils import timezone
+from django.utils.crypto import constant_time_compare, salted_hmac
 
 MANIFEST = "manifest.json"
 FORMAT = 1
@@ -39,6 +48,42 @@ SKIP_PREFIXES = ("readyz/",)
 
 class BackupError(Exception):
     """A backup or restore step failed; the message says which and why."""
+
+
+def _signing_key() -> str:
+    return settings.NGUON_BACKUP_SIGNING_KEY or settings.SECRET_KEY
+
+
+def manifest_signature(manifest: dict) -> str:
+    """HMAC-SHA256 of the manifest (every key but ``signature``, canonical JSON)."""
+    body = json.dumps(
+        {k: v for k, v in manifest.items() if k != "signature"},
+        sort_keys=True,
+        ensure_ascii=False,
+        separators=(",", ":"),
+    )
+    return salted_hmac(
+        "nguon.backup.manifest", body, secret=_signing_key(), algorithm="sha256"
+    ).hexdigest()
+
+
+def safe_relative(rel) -> PurePosixPath:
+    """``rel`` as a relative path that cannot leave the folder it is joined to; raise
+    BackupError for an absolute path, ``..``, a backslash, a NUL or an empty part."""
+    if not isinstance(rel, str) or not rel or "\\" in rel or "\x00" in rel:
+        raise BackupError(f"unsafe path in the manifest: {rel!r}")
+    path = PurePosixPath(rel)
+    if path.is_absolute() or any(part in ("", ".", "..") for part in rel.split("/")):
+        raise BackupError(f"unsafe path in the manifest: {rel!r}")
+    return path
+
+
+def _inside(root: Path, rel) -> Path:
+    """``root / rel``, refused unless it resolves (symbolic links followed) under root."""
+    path = Path(root) / safe_relative(rel)
+    if not path.resolve().is_relative_to(Path(root).resolve()):
+        raise BackupError(f"{rel!r} leads out of {root}")
+    return path
 
 
 def sha256_file(path: Path) -> str:
@@ -300,6 +345,7 @@ def backup_create(*, output: Path, include_media: bool = True) -> BackupResult:
             "counts": counts,
             "files": files,
         }
+        manifest["signature"] = manifest_signature(manifest)
         (work / MANIFEST).write_text(
             json.dumps(manifest, indent=2, ensure_ascii=False), encoding="utf-8"
         )
@@ -316,9 +362,30 @@ def manifest_read(folder: Path) -> dict:
     path = Path(folder) / MANIFEST
     if not path.exists():
         raise BackupError(f"{path} is missing: not a Nguồn backup")
-    manifest = json.loads(path.read_text(encoding="utf-8"))
-    if manifest.get("format") != FORMAT:
-        raise BackupError(f"unknown backup format {manifest.get('format')!r}")
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise BackupError(f"{path} is not a readable manifest: {exc}") from exc
+    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+        found = manifest.get("format") if isinstance(manifest, dict) else manifest
+        raise BackupError(f"unknown backup format {found!r}")
+    signature = manifest.get("signature")
+    if not isinstance(signature, str) or not constant_time_compare(
+        signature, manifest_signature(manifest)
+    ):
+        raise BackupError(
+            f"{path}: the signature does not match: the manifest was changed, or the backup "
+            "was made with another NGUON_BACKUP_SIGNING_KEY / SECRET_KEY; nothing restored"
+        )
+    files = manifest.get("files")
+    database = manifest.get("database")
+    if not isinstance(files, dict) or not isinstance(database, dict):
+        raise BackupError(f"{path}: no file list or database entry")
+    for rel in files:
+        safe_relative(rel)
+    db_file = database.get("file")
+    if db_file not in files or "/" in str(db_file):
+        raise BackupError(f"unsafe database file in the manifest: {db_file!r}")
     return manifest
 
 
@@ -328,8 +395,12 @@ def backup_verify(folder: Path) -> list[str]:
     manifest = manifest_read(folder)
     problems = []
     for rel, meta in manifest["files"].items():
-        path = folder / rel
-        if not path.is_file():
+        try:
+            path = _inside(folder, rel)
+        except BackupError as exc:
+            problems.append(str(exc))
+            continue
+        if path.is_symlink() or not path.is_file():
             problems.append(f"{rel}: missing")
         elif path.stat().st_size != meta["size"]:
             problems.append(f"{rel}: size {path.stat().st_size} != {meta['size']}")
@@ -407,7 +478,7 @@ def backup_restore(
         for rel, meta in manifest["files"].items():
             if not rel.startswith("media/"):
                 continue
-            dest = root / rel.removeprefix("media/")
+            dest = _inside(root, rel.removeprefix("media/"))
             dest.parent.mkdir(parents=True, exist_ok=True)
             tmp = dest.with_name(dest.name + ".restoring")
             shutil.copyfile(folder / rel, tmp)
@@ -423,7 +494,15 @@ def backup_restore(
         for label in expected
         if counts.get(label) != expected[label]
     }
+    caches_clear()
     if differing:
         lines = [f"{label}: expected {a}, found {b}" for label, (a, b) in differing.items()]
         raise BackupError("row counts differ after restore:\n  " + "\n  ".join(lines))
     return RestoreResult(target, restored_files, counts)
+
+
+def caches_clear() -> None:
+    """Empty every configured cache: what they hold (device tokens, timeline versions, feed
+    validators, throttling counters) may describe data newer than the restored database."""
+    for alias in settings.CACHES:
+        caches[alias].clear()

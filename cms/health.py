@@ -3,11 +3,17 @@
 ``/healthz`` (database, task queue, search) is what the CI smoke test and simple monitors
 poll. ``/readyz`` adds what a load balancer should know before sending traffic: the broker,
 file storage (writable, free space) and, when ``MQTT_URL`` is set, the MQTT broker. Both
-answer 200 when every check passes and 503 otherwise, with each check's detail.
+answer 200 when every check passes and 503 otherwise.
+
+``/readyz`` is cheap and discreet for anyone: free space is read on every call (no write),
+the storage write test runs at most once per ``STORAGE_WRITE_INTERVAL`` seconds per process
+(a failure is retried at the next call), and a caller who is not signed-in staff sees only
+each check's ``ok`` (no free space, no error text, no backend names).
 """
 
 import os
 import shutil
+import threading
 import time
 import uuid
 from urllib.parse import urlparse
@@ -54,8 +60,25 @@ def _search():
     return {"backend": backend.name, **backend.ping()}
 
 
+# Seconds between two write tests of the storage (per process); a failed test is not kept.
+STORAGE_WRITE_INTERVAL = 60.0
+_last_write = {"at": None}
+_write_lock = threading.Lock()
+
+
+def _storage_write() -> None:
+    with _write_lock:
+        at = _last_write["at"]
+        if at is not None and time.monotonic() - at < STORAGE_WRITE_INTERVAL:
+            return
+        name = default_storage.save(f"readyz/{uuid.uuid4().hex}.txt", ContentFile(b"ok"))
+        default_storage.delete(name)
+        _last_write["at"] = time.monotonic()
+
+
 def _storage():
-    """Default storage accepts a write; on a local folder, report free space too."""
+    """Default storage accepts a write (tested at most every STORAGE_WRITE_INTERVAL); on a
+    local folder, report free space too."""
     minimum = int(settings.NGUON_READYZ_MIN_FREE_MB)
     detail = {"backend": type(default_storage).__name__}
     location = getattr(default_storage, "location", None)
@@ -65,8 +88,7 @@ def _storage():
         detail["free_mb"] = usage.free // (1024 * 1024)
         if detail["free_mb"] < minimum:
             raise OSError(f"only {detail['free_mb']} MB free in {location} (< {minimum} MB)")
-    name = default_storage.save(f"readyz/{uuid.uuid4().hex}.txt", ContentFile(b"ok"))
-    default_storage.delete(name)
+    _storage_write()
     return detail
 
 
@@ -105,6 +127,9 @@ def readyz(request):
     if settings.MQTT_URL:
         checks["mqtt"] = _timed(_mqtt)
     ok = all(check["ok"] for check in checks.values())
+    user = getattr(request, "user", None)
+    if not (user is not None and user.is_authenticated and user.is_staff):
+        checks = {name: {"ok": check["ok"]} for name, check in checks.items()}
     return JsonResponse(
         {"status": "ready" if ok else "not ready", "checks": checks}, status=200 if ok else 503
     )

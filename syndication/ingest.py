@@ -27,6 +27,7 @@ from newsroom.models import Category, NewsItem
 
 from .feeds import plain_text
 from .models import Alert, IngestedItem, Source
+from .outbound import OutboundRefused, guarded_session
 
 logger = logging.getLogger(__name__)
 
@@ -63,7 +64,8 @@ def _fetch(source: Source) -> tuple[int, bytes, dict]:
     limit = settings.SYNDICATION_INGEST_MAX_BYTES
     deadline = time.monotonic() + timeout
     try:
-        with requests.get(
+        # Every connection, redirects included, only to an address outbound allows.
+        with guarded_session() as session, session.get(
             source.url, headers=headers, timeout=(min(10, timeout), timeout), stream=True
         ) as response:
             if response.status_code == 304:
@@ -78,6 +80,8 @@ def _fetch(source: Source) -> tuple[int, bytes, dict]:
                 if time.monotonic() > deadline:
                     raise IngestError(f"no complete document within {timeout:g} s")
             return 200, bytes(data), dict(response.headers)
+    except OutboundRefused as exc:
+        raise IngestError(f"refused: {exc}") from exc
     except requests.RequestException as exc:
         raise IngestError(f"{type(exc).__name__}: {exc}") from exc
 

@@ -10,11 +10,12 @@ attempt costs at most ``timeout`` seconds and ``max_bytes`` of memory, whatever 
 
 from __future__ import annotations
 
-import socket
 import ssl
 import time
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
+
+from .outbound import OutboundRefused, connect
 
 
 class PushError(Exception):
@@ -37,6 +38,10 @@ class PushProtocolError(PushError):
 
 class PushURLError(PushError):
     retryable = False
+
+
+class PushRefused(PushURLError):
+    """The endpoint resolves to an address pushes must not go to (``outbound``)."""
 
 
 @dataclass
@@ -66,7 +71,8 @@ def http_post(
 
     Raises :class:`PushTimeout` when ``timeout`` (the whole exchange) runs out,
     :class:`PushConnectError` when the peer cannot be reached, :class:`PushProtocolError`
-    when the answer is not HTTP (or its head exceeds ``max_bytes``).
+    when the answer is not HTTP (or its head exceeds ``max_bytes``), :class:`PushRefused`
+    when ``url`` resolves to a loopback, private, link-local or reserved address.
     """
     parts = urlsplit(url)
     if parts.scheme not in {"http", "https"} or not parts.hostname:
@@ -84,7 +90,10 @@ def http_post(
         return left
 
     try:
-        sock = socket.create_connection((parts.hostname, port), timeout=remaining())
+        # Resolved and checked here, at send time; the checked address is the one dialled.
+        sock = connect(parts.hostname, port, timeout=remaining())
+    except OutboundRefused as exc:
+        raise PushRefused(str(exc)) from exc
     except TimeoutError as exc:
         raise PushTimeout(f"connect timed out after {timeout:g} s") from exc
     except OSError as exc:

@@ -351,6 +351,10 @@ SYNDICATION_SWEEP_SECONDS = env_float("SYNDICATION_SWEEP_SECONDS", 30)
 SYNDICATION_INGEST_TICK_SECONDS = env_float("SYNDICATION_INGEST_TICK_SECONDS", 60)
 SYNDICATION_INGEST_MAX_BYTES = env_int("SYNDICATION_INGEST_MAX_BYTES", 10 * 1024 * 1024)
 SYNDICATION_INGEST_TIMEOUT_SECONDS = env_float("SYNDICATION_INGEST_TIMEOUT_SECONDS", 30)
+# Pushes and ingest connect only to globally routable addresses (checked after resolving the
+# name at send time), except inside these networks (CIDR, comma separated): a province's own
+# network where its receivers or sources live, e.g. "10.20.0.0/16".
+SYNDICATION_ALLOWED_NETWORKS = env_list("SYNDICATION_ALLOWED_NETWORKS")
 CELERY_BEAT_SCHEDULE["syndication-deliveries-sweep"] = {
     "task": "syndication.tasks.deliveries_sweep",
     "schedule": SYNDICATION_SWEEP_SECONDS,
@@ -377,6 +381,9 @@ NGUON_CSP_ADMIN = os.environ.get("NGUON_CSP_ADMIN", "")
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = env_bool("DATABASE_CONN_HEALTH_CHECKS", True)
 # /readyz fails when the media folder has less free space than this.
 NGUON_READYZ_MIN_FREE_MB = env_int("NGUON_READYZ_MIN_FREE_MB", 100)
+# The key backup manifests are signed with (restore refuses a manifest it does not verify);
+# empty: SECRET_KEY. Set it where backups are restored on another site or after a key change.
+NGUON_BACKUP_SIGNING_KEY = os.environ.get("NGUON_BACKUP_SIGNING_KEY", "")
 # Backups (manage.py backup): where they go by default.
 NGUON_BACKUP_DIR = Path(os.environ.get("NGUON_BACKUP_DIR", VAR_DIR / "backups"))
 # S3-compatible storage through django-storages (pip install django-storages[s3]):

@@ -36,6 +36,9 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
 # matters); `tests/broadcast/test_file_cache.py` covers the shared file cache.
 if not (os.environ.get("CACHE_URL") or os.environ.get("REDIS_URL")):
     CACHES = {"default": dict(LOCMEM_CACHE)}  # noqa: F405
+# The suite's receivers and sources listen on this machine; tests/syndication/
+# test_outbound.py empties the list to see every inward address refused.
+SYNDICATION_ALLOWED_NETWORKS = ["127.0.0.0/8", "::1/128"]
 # Tasks run in-process unless a test asks for the real worker (see tests/conftest.py).
 CELERY_TASK_ALWAYS_EAGER = True
 WAGTAILADMIN_BASE_URL = "http://testserver"

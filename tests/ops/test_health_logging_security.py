@@ -6,6 +6,7 @@ import logging
 import os
 import subprocess
 import sys
+import time
 
 import pytest
 from django.core.cache import cache
@@ -25,8 +26,10 @@ from tests.factories import make_user
 pytestmark = pytest.mark.django_db
 
 
-def test_readyz_details_database_broker_search_and_storage():
-    response = Client().get("/readyz")
+def test_readyz_details_database_broker_search_and_storage_to_staff():
+    client = Client()
+    client.force_login(make_user("truc_ky_thuat", is_staff=True))
+    response = client.get("/readyz")
     assert response.status_code == 200, response.content
     body = response.json()
     assert body["status"] == "ready"
@@ -35,9 +38,38 @@ def test_readyz_details_database_broker_search_and_storage():
     assert body["checks"]["storage"]["free_mb"] > 0
 
 
+def test_readyz_tells_a_stranger_only_what_is_ready(settings):
+    body = Client().get("/readyz").json()
+    assert body == {
+        "status": "ready",
+        "checks": {name: {"ok": True} for name in ("database", "broker", "search", "storage")},
+    }
+    settings.NGUON_READYZ_MIN_FREE_MB = 10**9
+    refused = Client().get("/readyz")
+    assert refused.status_code == 503
+    assert refused.json()["checks"]["storage"] == {"ok": False}  # no path, no free space
+
+
+def test_readyz_does_not_write_a_file_for_every_anonymous_call(settings, tmp_path):
+    from cms import health
+
+    settings.MEDIA_ROOT = tmp_path / "media"
+    health._last_write["at"] = None
+    client = Client()
+    assert client.get("/readyz").status_code == 200  # the first call tests a write
+    folder = tmp_path / "media" / "readyz"
+    before = folder.stat().st_mtime_ns  # every file made or removed there changes it
+    time.sleep(0.01)
+    for _ in range(20):
+        assert client.get("/readyz").status_code == 200
+    assert folder.stat().st_mtime_ns == before and list(folder.iterdir()) == []
+
+
 def test_readyz_reports_a_full_media_folder_as_not_ready(settings):
     settings.NGUON_READYZ_MIN_FREE_MB = 10**9  # more than any disk here
-    response = Client().get("/readyz")
+    staff = Client()
+    staff.force_login(make_user("truc_dia", is_staff=True))
+    response = staff.get("/readyz")
     assert response.status_code == 503
     storage = response.json()["checks"]["storage"]
     assert storage["ok"] is False and "MB free" in storage["error"]
