@@ -3,18 +3,25 @@
 import csv
 import datetime
 import io
+import re
 
 import pytest
 from django.contrib.auth import get_user_model
 from django.test import Client
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from openpyxl import load_workbook
 from wagtail.models import TaskState
 
 from newsroom.models import Category, NewsItem, Role, UnitApprovalTaskState
 from newsroom.services import item_create, item_review, item_submit, item_withdraw
-from reports.selectors import activity_summary, approval_times, percentile
+from reports.selectors import (
+    MEASURE_LABELS,
+    MEASURES,
+    activity_summary,
+    approval_times,
+    percentile,
+)
 from tests.factories import make_tree, make_user
 
 pytestmark = pytest.mark.django_db
@@ -106,11 +113,15 @@ def test_activity_counts_match_the_history_for_each_subtree(history):
         "withdrawn": 0,
     }
     kinds = province.by_kind
-    assert (
-        kinds["Bản tin âm thanh"]["published"] == 1
-        or sum(k["published"] for k in kinds.values()) == 2
-    )
-    assert sum(k["submitted"] for k in kinds.values()) == 3
+    # One audio bulletin and one article were published; two articles and one bulletin sent.
+    assert {kind: row["published"] for kind, row in kinds.items() if row["published"]} == {
+        "Bản tin âm thanh": 1,
+        "Bài viết": 1,
+    }
+    assert {kind: row["submitted"] for kind, row in kinds.items() if row["submitted"]} == {
+        "Bản tin âm thanh": 1,
+        "Bài viết": 2,
+    }
     by_cat = province.by_category
     assert by_cat[history["cat1"].name]["published"] == 2
     assert by_cat[history["cat2"].name]["returned"] == 1
@@ -139,7 +150,21 @@ def test_dashboard_renders_charts_tables_and_exports(history):
     page = client.get(reverse("reports_dashboard"), params)
     assert page.status_code == 200
     html = page.content.decode()
-    assert html.count("<svg") >= 3 and 'data-table="activity"' in html
+    assert 'data-table="activity"' in html
+    # Each chart draws the figures of the history: every bar is titled "label — series: n".
+    assert len(re.findall(r'<svg [^>]*class="nguon-chart"', html)) >= 3
+    bars = {
+        (label, series): value
+        for label, series, value in re.findall(
+            r"<rect [^>]*><title>([^<]+?) — ([^<]+?): ([\d.,]+)</title></rect>", html
+        )
+    }
+    with translation.override("vi"):
+        count = translation.gettext("Count")
+        measures = [str(MEASURE_LABELS[m]) for m in MEASURES]
+        submitted, published = (str(MEASURE_LABELS[m]) for m in ("submitted", "published"))
+    assert [bars[(m, count)] for m in measures] == ["3", "6", "1", "2", "1"]
+    assert bars[("Bài viết", submitted)] == "2" and bars[("Bản tin âm thanh", published)] == "1"
     assert "Thống kê" in html  # Vietnamese admin
 
     csv_response = client.get(reverse("reports_dashboard"), {**params, "export": "csv"})

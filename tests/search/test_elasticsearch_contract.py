@@ -254,7 +254,14 @@ def test_losing_the_race_to_create_the_index_is_fine(fake_es):
         return 200, {"result": "updated"}
 
     FakeNode.handler = handler
-    fake_es.index(a_document())
+    fake_es.index(a_document(7))  # no exception: the other process made the index
+    calls = [(m, t) for m, t, _ in FakeNode.requests]
+    assert calls == [
+        ("HEAD", "/_alias/nguon-items"),
+        ("PUT", "/nguon-items-v1"),  # refused: it exists now
+        ("PUT", "/nguon-items/_doc/7?refresh=wait_for"),  # and the document still goes in
+    ]
+    assert FakeNode.requests[2][2] == document_body(a_document(7))
 
 
 def test_delete_of_a_missing_document_or_index_is_not_an_error(fake_es):
