@@ -19,6 +19,7 @@ from django.db.models import Prefetch, QuerySet
 from wagtail.images import get_image_model
 
 from media.models import Rendition as MediaRendition
+from newsroom.audience import PROVINCE_DISTRIBUTIONS, item_list_public
 from newsroom.models import AdministrativeUnit, Category, NewsItem
 
 D = NewsItem.Distribution
@@ -30,8 +31,6 @@ ITEM_IMAGE_SPEC = "width-960"
 OG_IMAGE_SPEC = "fill-1200x630"
 IMAGE_SPECS = (CARD_IMAGE_SPEC, ITEM_IMAGE_SPEC, OG_IMAGE_SPEC)
 
-WEB_DISTRIBUTIONS = (D.DISTRICT, D.PROVINCE, D.NATIONAL)
-PROVINCE_DISTRIBUTIONS = (D.PROVINCE, D.NATIONAL)
 # How many of the newest items the home page's category sections are chosen from.
 SECTION_WINDOW = 500
 
@@ -49,10 +48,9 @@ def _with_related(qs: QuerySet[NewsItem]) -> QuerySet[NewsItem]:
 
 
 def portal_item_base() -> QuerySet[NewsItem]:
-    """Every item a reader may open on the portal (no ordering, nothing prefetched)."""
-    return NewsItem.objects.filter(
-        live=True, withdrawn_at__isnull=True, distribution__in=WEB_DISTRIBUTIONS
-    )
+    """Every item a reader may open on the portal (no ordering, nothing prefetched): the
+    newsroom's one public rule (``newsroom.audience``)."""
+    return item_list_public()
 
 
 def portal_item_list(
@@ -63,11 +61,10 @@ def portal_item_list(
     Without ``unit`` (home, categories) only province-wide items are listed. With a unit,
     items of its subtree; district-scope items too when the unit is below the province.
     """
-    qs = portal_item_base()
-    if unit is None or unit.unit_type == T.PROVINCE or unit.depth == 1:
-        qs = qs.filter(distribution__in=PROVINCE_DISTRIBUTIONS)
-    if unit is not None:
-        qs = qs.filter(unit__path__startswith=unit.path)
+    if unit is None:
+        qs = portal_item_base().filter(distribution__in=PROVINCE_DISTRIBUTIONS)
+    else:
+        qs = item_list_public(unit=unit)
     if category is not None:
         qs = qs.filter(category=category)
     return _with_related(qs).order_by("-first_published_at", "-pk")

@@ -6,6 +6,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.utils import timezone
 from wagtail.models import WorkflowState
 
+from newsroom.audience import item_is_public
 from newsroom.models import AdministrativeUnit, NewsItem
 
 from .backends.base import ItemDocument
@@ -53,8 +54,9 @@ def _document(item: NewsItem, levels: dict, workflow_status: str | None) -> Item
     return ItemDocument(
         item_id=item.pk,
         uuid=item.uuid,
-        # The public sees published items that are not withdrawn.
-        public=status == "published",
+        # The public sees what the portal may show (newsroom.audience): published, not
+        # withdrawn, and approved for a scope that reaches the web.
+        public=status == "published" and item_is_public(item),
         status=status,
         unit_path=item.unit.path,
         unit_code=item.unit.code,

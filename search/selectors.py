@@ -5,8 +5,9 @@ from dataclasses import dataclass, field
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 
+from newsroom.audience import item_list_public
 from newsroom.models import AdministrativeUnit, Category, NewsItem
-from newsroom.selectors import item_list_for_user, item_list_published, unit_paths_for_user
+from newsroom.selectors import item_list_for_user, unit_paths_for_user
 
 from .backends import SearchQuery, get_backend
 from .backends.base import FacetValue, SearchResults
@@ -129,9 +130,7 @@ def item_search_public(*, text: str, limit: int = 20, offset: int = 0):
         SearchQuery(text=text, public_only=True, limit=limit, offset=offset)
     )
     ids = [hit.item_id for hit in results.hits]
-    by_id: dict[int, NewsItem] = {
-        item.pk: item for item in item_list_published().filter(pk__in=ids)
-    }
+    by_id: dict[int, NewsItem] = {item.pk: item for item in item_list_public().filter(pk__in=ids)}
     return [by_id[i] for i in ids if i in by_id], results.total
 
 
@@ -157,7 +156,7 @@ def item_search_page(
     if not editor:
         query.status = None
     results = get_backend().search(query)
-    items = item_list_for_user(user=user) if editor else item_list_published()
+    items = item_list_for_user(user=user) if editor else item_list_public()
     return _page(results, items, editor=editor)
 
 
@@ -182,7 +181,7 @@ def item_suggest(*, prefix: str, user=None, limit: int = 8) -> list[dict]:
         limit=limit,
     )
     ids = [s.item_id for s in suggestions]
-    items = item_list_for_user(user=user) if editor else item_list_published()
+    items = item_list_for_user(user=user) if editor else item_list_public()
     uuids = dict(items.filter(pk__in=ids).values_list("pk", "uuid"))
     return [
         {

@@ -4,6 +4,7 @@ from collections.abc import Callable
 
 from django.utils import timezone
 
+from newsroom.audience import item_list_public
 from newsroom.models import NewsItem
 
 from .backends import get_backend
@@ -41,6 +42,6 @@ def index_status() -> dict:
     backend = get_backend()
     database = {
         "items": NewsItem.objects.count(),
-        "public": NewsItem.objects.filter(live=True, withdrawn_at__isnull=True).count(),
+        "public": item_list_public().count(),
     }
     return {"backend": backend.name, **backend.status(), "database": database}

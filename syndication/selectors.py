@@ -8,18 +8,17 @@ from django.db.models import Count, Max, Q, QuerySet
 
 from media.models import Rendition
 from media.profiles import LOUDSPEAKER, WEB_AUDIO
+from newsroom.audience import PROVINCE_DISTRIBUTIONS, WEB_DISTRIBUTIONS, item_list_public
 from newsroom.models import AdministrativeUnit, Category, NewsItem
-from newsroom.selectors import item_list_published
 
 from .models import Delivery, FeedChange, Subscriber
 
 FEED_SIZE = 50
 
 D = NewsItem.Distribution
-# Like the portal (cms.selectors): "commune loudspeakers only" never leaves the
-# loudspeakers; district-scope items appear only in feeds of a unit below the province.
-WEB_DISTRIBUTIONS = (D.DISTRICT, D.PROVINCE, D.NATIONAL)
-PROVINCE_DISTRIBUTIONS = (D.PROVINCE, D.NATIONAL)
+# Like the portal, feeds read the newsroom's one public rule (``newsroom.audience``):
+# "commune loudspeakers only" never leaves the loudspeakers; district-scope items appear
+# only in feeds of a unit below the province.
 SCOPE_RANK = {D.COMMUNE: 0, D.DISTRICT: 1, D.PROVINCE: 2, D.NATIONAL: 3}
 
 
@@ -49,9 +48,15 @@ def feed_item_list(
     """Live items for a feed, newest first, with enclosures prefetched (constant queries)."""
     if not known:
         return []
-    qs = item_list_published(unit=unit)
-    wide = unit is None or unit.depth == 1
-    qs = qs.filter(distribution__in=PROVINCE_DISTRIBUTIONS if wide else WEB_DISTRIBUTIONS)
+    if unit is None:
+        qs = item_list_public().filter(distribution__in=PROVINCE_DISTRIBUTIONS)
+    else:
+        qs = item_list_public(unit=unit)
+    qs = (
+        qs.select_related("unit", "category", "image", "audio", "video")
+        .prefetch_related("audio__renditions")
+        .order_by("-first_published_at", "-pk")
+    )
     if category is not None:
         qs = qs.filter(category=category)
     if kind:

@@ -55,6 +55,7 @@ class SearchBehaviour:
         summary: str = "",
         unit=None,
         minutes_ago: int | None = None,
+        distribution: str = NewsItem.Distribution.PROVINCE,
     ) -> NewsItem:
         """A live item row, indexed as the task would index it. Each call is newer than
         the previous one unless ``minutes_ago`` says otherwise."""
@@ -66,6 +67,7 @@ class SearchBehaviour:
             headline=headline,
             summary=summary,
             body=body,
+            distribution=distribution,
             live=True,
             first_published_at=timezone.now() - timedelta(minutes=minutes_ago),
         )
@@ -167,6 +169,21 @@ class SearchBehaviour:
         item_index(item_id=draft.pk)
         self.publish("Kế hoạch tiêm chủng đã duyệt")
         assert found("kế hoạch tiêm chủng") == ["Kế hoạch tiêm chủng đã duyệt"]
+
+    def test_a_commune_loudspeakers_only_item_is_never_found_nor_counted_nor_suggested(self):
+        """Approved for one commune's loudspeakers, not for the web: its page is a 404, so
+        public search, its facets and the suggestions must not name it either."""
+        self.publish("Loa xã: lịch tiêm chủng thôn 3", distribution=NewsItem.Distribution.COMMUNE)
+        self.publish("Tỉnh: lịch tiêm chủng mùa đông")
+        assert found("tiem chung") == ["Tỉnh: lịch tiêm chủng mùa đông"]
+        page = search_page("tiem chung").content.decode()
+        assert "thôn 3" not in page and "Loa xã" not in page
+        assert get_backend().search(SearchQuery(text="tiem chung")).total == 1
+        facets = get_backend().search(SearchQuery(text="tiem chung", facets=True)).facets
+        assert sum(value.count for value in facets.get("kind", [])) == 1
+        for prefix in ("loa xa", "loa", "Loa xã"):
+            suggest = Client().get("/api/v1/search/suggest", {"q": prefix})
+            assert suggest.status_code == 200 and suggest.json()["suggestions"] == []
 
     def test_published_through_the_chain_then_withdrawn(self, django_capture_on_commit_callbacks):
         reporter = make_user("phongvien", unit=self.units["A"], role=Role.REPORTER)
