@@ -541,8 +541,8 @@ def _correct(names, results, *, specs, passes: int, threshold: float, transcode)
         fixed = transcode([specs[name] for name in adjust], adjust,
                           {k: v for k, v in trim.items() if k in adjust}, n)  # fmt: skip
         for name, r in fixed.items():
-            logger.info("correction %d of %s: gain %+.2f dB, ceiling -%.2f dB -> %s", n, name,
-                        adjust[name], trim.get(name, 0.0), r.get("loudness"))  # fmt: skip
+            logger.info("correction %d of %s: gain %+.2f dB, limiter %+.2f dB -> %s", n, name,
+                        adjust[name], -trim.get(name, 0.0), r.get("loudness"))  # fmt: skip
             if r.get("loudness_error") is None:
                 continue
             latest[name] = r
@@ -623,11 +623,12 @@ def _verify(branches: list[Branch], source: SourceInfo, measured) -> dict[str, d
             # The ceiling is a promise like the target: enforced on the delivered file.
             if p.true_peak is not None and loud.true_peak is not None:
                 result["peak_over"] = loud.true_peak - p.true_peak
-                if loud.true_peak > p.true_peak and not problem:
-                    problem = (
+                if loud.true_peak > p.true_peak:
+                    over = (
                         f"true peak {loud.true_peak:.1f} dBTP is above the "
                         f"{p.true_peak:g} dBTP ceiling"
                     )
+                    problem = f"{problem}; {over}" if problem else over
         result["problem"] = problem
         return p.name, result
 

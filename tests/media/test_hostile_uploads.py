@@ -264,3 +264,38 @@ def test_a_request_whose_transaction_rolls_back_after_the_upload_leaves_no_file(
         kept = asset_create(upload=make_upload(wav), kind="audio")
     request_finished.send(sender=None)
     assert (media_root / kept.file.name).stat().st_size == kept.size  # committed: kept
+
+
+def test_every_ffmpeg_input_reads_local_files_only_with_the_probed_demuxer(
+    tmp_path, media_root, django_capture_on_commit_callbacks
+):
+    """All the commands processing an upload runs (measure, transcode, verify), recorded as
+    run: each input is preceded by ``-protocol_whitelist file`` and, for the upload itself,
+    by ``-f`` and the container it was probed as."""
+    from media import ffmpeg
+    from media.services import asset_create
+    from tests.factories import make_upload
+
+    source = make_audio(tmp_path / "ban-tin", seconds=2.0, fmt="m4a")
+    ffmpeg.command_log = []
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            asset = asset_create(upload=make_upload(source), kind="audio")
+        commands = [argv for _thread, argv in ffmpeg.command_log]
+    finally:
+        ffmpeg.command_log = None
+    asset.refresh_from_db()
+    assert asset.status == MediaAsset.Status.READY and len(commands) >= 3
+
+    upload_reads = 0
+    for argv in commands:
+        for i, arg in enumerate(argv):
+            if arg != "-i":
+                continue
+            options = argv[max(0, i - 4) : i]
+            assert options[options.index("-protocol_whitelist") + 1] == "file", argv
+            if argv[i + 1] == asset.file.path:
+                upload_reads += 1
+                assert options[options.index("-f") + 1] == asset.probe["container"], argv
+    assert upload_reads == 2  # one measuring decode, one transcoding decode
+    assert asset.probe["container"] == "mov,mp4,m4a,3gp,3g2,mj2"

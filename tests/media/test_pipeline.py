@@ -2,6 +2,7 @@
 rate and channels, lasts as long as the source, and plays at its loudness target (checked
 here with an independent ebur128 reading), whatever level the reporter recorded at."""
 
+import re
 import shutil
 from pathlib import Path
 
@@ -348,3 +349,44 @@ def test_a_silent_video_gets_pictures_but_no_loudspeaker_mp3(tmp_path, process_n
     info = video_info(Path(asset.rendition("web_video_480").file.path))
     assert info["audio"] is None and (info["width"], info["height"]) == (320, 240)
     assert asset.rendition("poster") is not None
+
+
+@pytest.mark.parametrize("passes", [0, 3])
+def test_an_output_over_its_ceiling_is_never_marked_ready(tmp_path, process_now, settings, passes):
+    """A ceiling no output can honour (web audio at -16 LUFS under -20 dBTP): the rendition
+    fails and says why, with or without corrective passes; the others are ready and under
+    their own ceilings."""
+    settings.NGUON_MEDIA_PROFILES = {"web_audio": {"true_peak": -20.0}}
+    settings.NGUON_MEDIA_CORRECT_PASSES = passes
+    asset = process_now(SOURCES["square_bursts"][0](tmp_path))
+
+    failed = {r.profile: r.error for r in asset.renditions.filter(status=Rendition.Status.FAILED)}
+    assert set(failed) == {"web_audio"}, failed
+    assert re.search(r"true peak -?\d+\.\d dBTP is above the -20 dBTP ceiling|LUFS is outside",
+                     failed["web_audio"]), failed  # fmt: skip
+    for name, rendition in asset.renditions_ready().items():
+        if name in CEILING:
+            assert loudness(Path(rendition.file.path))["TP"] <= CEILING[name], name
+
+
+def test_verification_refuses_an_output_whose_true_peak_is_over_its_ceiling(tmp_path):
+    """A real MP3 measured by the pipeline's own verification: on its loudness target but
+    over the ceiling, it is refused with both figures."""
+    import dataclasses
+
+    from media.pipeline import Branch
+    from media.processing import _verify
+
+    mp3 = lavfi(tmp_path / "hot.mp3", "sine=f=997:d=3", filters="volume=-2dB",
+                args=["-ac", "1", "-c:a", "libmp3lame", "-b:a", "64k"])  # fmt: skip
+    measured = loudness(mp3)
+    profile = dataclasses.replace(
+        get_profile("loudspeaker"), target=measured["I"], true_peak=measured["TP"] - 3.0
+    )
+    source = SourceInfo(duration=3.0, has_audio=True, channels=1)
+    results = _verify([Branch(profile, mp3, 0.0)], source, {"": Loudness(-20.0, 1.0, -3.0)})
+
+    problem = results["loudspeaker"]["problem"]
+    assert "LUFS is outside" not in problem
+    assert f"dBTP is above the {measured['TP'] - 3.0:g} dBTP ceiling" in problem
+    assert results["loudspeaker"]["peak_over"] == pytest.approx(3.0, abs=0.15)
