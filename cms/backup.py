@@ -358,7 +358,10 @@ def backup_create(*, output: Path, include_media: bool = True) -> BackupResult:
     return BackupResult(output, counts, len(files), total)
 
 
-def manifest_read(folder: Path) -> dict:
+def manifest_read(folder: Path, *, allow_unsigned: bool = False) -> dict:
+    """The folder's manifest, its signature verified (``allow_unsigned``: a manifest with no
+    signature at all, from before signing, is accepted; a wrong one never is) and its paths
+    checked."""
     path = Path(folder) / MANIFEST
     if not path.exists():
         raise BackupError(f"{path} is missing: not a Nguồn backup")
@@ -370,7 +373,9 @@ def manifest_read(folder: Path) -> dict:
         found = manifest.get("format") if isinstance(manifest, dict) else manifest
         raise BackupError(f"unknown backup format {found!r}")
     signature = manifest.get("signature")
-    if not isinstance(signature, str) or not constant_time_compare(
+    if signature is None and allow_unsigned:
+        pass
+    elif not isinstance(signature, str) or not constant_time_compare(
         signature, manifest_signature(manifest)
     ):
         raise BackupError(
@@ -389,10 +394,10 @@ def manifest_read(folder: Path) -> dict:
     return manifest
 
 
-def backup_verify(folder: Path) -> list[str]:
+def backup_verify(folder: Path, *, allow_unsigned: bool = False) -> list[str]:
     """Every problem with the folder's files (missing, size, checksum); empty when sound."""
     folder = Path(folder)
-    manifest = manifest_read(folder)
+    manifest = manifest_read(folder, allow_unsigned=allow_unsigned)
     problems = []
     for rel, meta in manifest["files"].items():
         try:
@@ -450,12 +455,13 @@ def backup_restore(
     media_root: Path | None = None,
     create_database: bool = False,
     include_media: bool = True,
+    allow_unsigned: bool = False,
 ) -> RestoreResult:
     """Verify the backup, restore the database into ``database`` (default: the configured
     one) and the files under ``media_root`` (default: MEDIA_ROOT), then check both."""
     folder = Path(folder)
-    manifest = manifest_read(folder)
-    problems = backup_verify(folder)
+    manifest = manifest_read(folder, allow_unsigned=allow_unsigned)
+    problems = backup_verify(folder, allow_unsigned=allow_unsigned)
     if problems:
         raise BackupError("backup is damaged, nothing restored:\n  " + "\n  ".join(problems))
     vendor = manifest["database"]["vendor"]

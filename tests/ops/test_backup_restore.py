@@ -217,3 +217,16 @@ def test_after_a_restore_nothing_newer_is_answered_from_the_cache(tmp_path):
     cache.set("broadcast:timeline-version:1", 42, 3600)  # written after the backup
     _restore(tmp_path, out)
     assert cache.get("broadcast:timeline-version:1") is None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_unsigned_backup_from_before_signing_needs_an_explicit_flag(tmp_path):
+    out = _backup(tmp_path)
+    _rewrite(out, lambda m: m.pop("signature"), sign=False)
+    with pytest.raises(CommandError, match="signature does not match"):
+        call_command("restore", str(out), verify_only=True)
+    call_command("restore", str(out), verify_only=True, accept_unsigned=True)
+    # A wrong signature is refused even with the flag.
+    _rewrite(out, lambda m: m.update(signature="0" * 64), sign=False)
+    with pytest.raises(CommandError, match="signature does not match"):
+        call_command("restore", str(out), verify_only=True, accept_unsigned=True)

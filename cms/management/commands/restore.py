@@ -25,13 +25,19 @@ class Command(BaseCommand):
         parser.add_argument(
             "--verify-only", action="store_true", help="check the checksums and stop"
         )
+        parser.add_argument(
+            "--accept-unsigned",
+            action="store_true",
+            help="accept a manifest with no signature (a backup made before manifests were "
+            "signed); a wrong signature is still refused and every path still checked",
+        )
         parser.add_argument("--noinput", "--no-input", action="store_false", dest="interactive")
 
     def handle(self, folder, *args, **options):
         folder = Path(folder)
         try:
             if options["verify_only"]:
-                problems = backup_verify(folder)
+                problems = backup_verify(folder, allow_unsigned=options["accept_unsigned"])
                 if problems:
                     raise CommandError("backup is damaged:\n  " + "\n  ".join(problems))
                 self.stdout.write(self.style.SUCCESS(f"{folder}: every checksum matches."))
@@ -46,6 +52,7 @@ class Command(BaseCommand):
                 media_root=Path(options["media_root"]) if options["media_root"] else None,
                 create_database=options["create_database"],
                 include_media=not options["no_media"],
+                allow_unsigned=options["accept_unsigned"],
             )
         except BackupError as exc:
             raise CommandError(str(exc)) from exc
