@@ -3,12 +3,13 @@
 A commune reporter writes an article with an audio bulletin and submits it; the commune,
 district and province approvers approve it in turn; then the item is on the portal's home
 page, in the RSS feed, found by a search without diacritics, and in the commune
-loudspeaker's schedule with a decodable mono MP3 — transcoded and indexed by a real Celery
+loudspeaker's timeline with a decodable mono MP3 — transcoded and indexed by a real Celery
 worker process.
 """
 
 import io
 import re
+from datetime import timedelta
 
 import av
 import feedparser
@@ -16,6 +17,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 from wagtail.test.utils.form_data import rich_text
 
 from broadcast.models import Cluster, Device
@@ -120,11 +122,29 @@ def test_item_travels_from_reporter_to_portal_feed_search_and_loudspeaker(celery
     wait_for(lambda: found("tiem chung"), timeout=60, what="the search index")
     assert found("dong xoai") and found("DONG XOAI") and found("Đồng Xoài")
 
-    # The commune's loudspeaker lists it with a real mono MP3 to download.
+    # The commune's scheduler puts it on the loudspeakers in the admin; the loudspeaker's
+    # timeline lists it with a real mono MP3 to download.
+    scheduler = make_user("laplich", unit=commune, role=Role.SCHEDULER)
+    admin = Client()
+    admin.force_login(scheduler)
+    at = timezone.localtime(timezone.now() + timedelta(hours=1))
+    scheduled = admin.post(
+        reverse("broadcast_programme_add"),
+        {
+            "name": "Bản tin tiêm chủng",
+            "bulletin_class": "normal",
+            "target_units": [commune.pk],
+            "starts_at": at.strftime("%d/%m/%Y %H:%M"),
+            "content": "playlist",
+            "items": [item.pk],
+            "tts_speed": "1.0",
+        },
+    )
+    assert scheduled.status_code == 302
     auth = {"HTTP_AUTHORIZATION": f"Bearer {token}"}
-    schedule = anon.get(f"/api/v1/devices/{device.pk}/schedule", **auth)
-    assert schedule.status_code == 200
-    entries = schedule.json()["items"]
+    timeline = anon.get(f"/api/v1/devices/{device.pk}/timeline", **auth)
+    assert timeline.status_code == 200
+    entries = [p for e in timeline.json()["entries"] for p in e["parts"]]
     assert [e["headline"] for e in entries] == [item.headline]
     mp3 = anon.get(entries[0]["url"], **auth)
     assert mp3.status_code == 200

@@ -8,11 +8,13 @@ go to ``artifacts/browser/``.
 """
 
 import json
+from datetime import timedelta
 
 import pytest
+from django.utils import timezone
 
 from broadcast.models import Cluster, Device
-from broadcast.services import device_token_issue
+from broadcast.services import device_token_issue, programme_create
 from conftest import wait_for
 from media.models import Rendition
 from newsroom.models import Category, NewsItem, Role
@@ -165,7 +167,14 @@ def test_browser_journey_reporter_to_portal_feed_and_loudspeaker(
             shot(page, "rss")
             ctx.close()
 
-            # 5. A loudspeaker fetches its timeline and downloads the MP3.
+            # 5. The commune's scheduler puts it on the loudspeakers; a loudspeaker fetches
+            # its timeline and downloads the MP3.
+            programme_create(
+                user=make_user("laplich_browser", unit=commune, role=Role.SCHEDULER),
+                name="Bản tin tiêm chủng",
+                targets=[{"unit": commune}],
+                slots=[{"starts_at": timezone.now() + timedelta(hours=1), "items": [item.pk]}],
+            )
             ctx = browser.new_context(
                 extra_http_headers={"Authorization": f"Bearer {token}"},
                 viewport={"width": 1280, "height": 900},
@@ -174,17 +183,13 @@ def test_browser_journey_reporter_to_portal_feed_and_loudspeaker(
             timeline = page.goto(f"{base}/api/v1/devices/{device.pk}/timeline")
             assert timeline.status == 200, timeline.text()
             shot(page, "loa-timeline")
-            urls = [
-                part["url"]
-                for entry in timeline.json().get("entries", [])
-                for part in entry.get("parts", [])
-                if part.get("url")
-            ]
-            schedule = ctx.request.get(f"{base}/api/v1/devices/{device.pk}/schedule")
-            assert schedule.ok
-            listed = [e for e in schedule.json()["items"] if e["headline"] == HEADLINE]
-            assert listed, json.dumps(schedule.json(), ensure_ascii=False)[:1000]
-            mp3_url = next((u for u in urls if f"/media/{rendition.pk}" in u), listed[0]["url"])
+            parts = [p for e in timeline.json().get("entries", []) for p in e.get("parts", [])]
+            listed = [p for p in parts if p.get("headline") == HEADLINE]
+            assert listed, json.dumps(timeline.json(), ensure_ascii=False)[:1000]
+            mp3_url = next(
+                (p["url"] for p in parts if f"/media/{rendition.pk}" in p.get("url", "")),
+                listed[0]["url"],
+            )
             mp3 = ctx.request.get(mp3_url)
             assert mp3.ok and mp3.headers["content-type"] == "audio/mpeg"
             body = mp3.body()

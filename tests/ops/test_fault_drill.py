@@ -17,12 +17,15 @@ import shutil
 import signal
 import subprocess
 import uuid
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from django.db import connection
 from django.test import Client
+from django.utils import timezone
 
+from broadcast.services import programme_create
 from conftest import wait_for
 from media.models import MediaAsset, Rendition
 from media.services import asset_create
@@ -34,6 +37,7 @@ from tests.factories import (
     make_published_item,
     make_tree,
     make_upload,
+    make_user,
 )
 from tests.workers import start_worker, stop_worker
 
@@ -207,6 +211,12 @@ def test_full_media_disk_keeps_published_audio_refuses_uploads_and_recovers(
     item = make_published_item(units["A"], "Bản tin trước khi đầy đĩa", audio=asset)
     mp3 = Rendition.objects.get(asset=asset, profile="loudspeaker", status="ready")
     device, token = make_device(units["A"], "LOA-DAY-DIA")
+    programme_create(
+        user=make_user("quantri-day-dia", is_superuser=True, is_staff=True),
+        name="Bản tin sáng",
+        targets=[{"unit": units["A"]}],
+        slots=[{"starts_at": timezone.now() + timedelta(hours=1), "items": [item.pk]}],
+    )
     filler = _fill(small_media_disk)
     client = Client()
 
@@ -215,9 +225,10 @@ def test_full_media_disk_keeps_published_audio_refuses_uploads_and_recovers(
     assert ready.status_code == 503
     assert ready.json()["checks"]["storage"]["ok"] is False
 
-    # What was published still plays: the loudspeaker downloads the full MP3.
+    # What was published and scheduled still plays: the loudspeaker downloads the full MP3.
     auth = {"HTTP_AUTHORIZATION": f"Bearer {token}"}
-    listed = client.get(f"/api/v1/devices/{device.pk}/schedule", **auth).json()["items"]
+    entries = client.get(f"/api/v1/devices/{device.pk}/timeline", **auth).json()["entries"]
+    listed = [p for e in entries for p in e["parts"]]
     assert [e["headline"] for e in listed] == [item.headline]
     data = b"".join(client.get(listed[0]["url"], **auth).streaming_content)
     assert hashlib.sha256(data).hexdigest() == mp3.sha256
