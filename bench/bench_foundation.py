@@ -91,9 +91,9 @@ def main():
         ("GET /search/?q=tiem chung", lambda: client.get("/search/", {"q": "tiem chung"})),
         ("GET /search/?q=dong xoai", lambda: client.get("/search/", {"q": "dong xoai"})),
         (
-            "GET device schedule",
+            "GET device timeline",
             lambda: client.get(
-                f"/api/v1/devices/{device.pk}/schedule", HTTP_AUTHORIZATION=f"Bearer {token}"
+                f"/api/v1/devices/{device.pk}/timeline", HTTP_AUTHORIZATION=f"Bearer {token}"
             ),
         ),
         ("GET /healthz", lambda: client.get("/healthz")),
