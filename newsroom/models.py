@@ -633,7 +633,12 @@ class UnitApprovalTask(Task):
                         revision=task_state.revision,
                         data={"task_state_id": task_state.pk},
                     )
-            return super().on_action(task_state, user, action_name, **kwargs)
+            result = super().on_action(task_state, user, action_name, **kwargs)
+            # The step is decided: its notices are done, for every approver who got one.
+            Notice.objects.filter(task_state_id=task_state.pk, read_at__isnull=True).update(
+                read_at=timezone.now()
+            )
+            return result
 
     def get_task_states_user_can_moderate(self, user, **kwargs):
         # Base TaskState rows: Wagtail ORs these with other task types' querysets.

@@ -4,7 +4,7 @@ from django.utils.translation import gettext_lazy as _
 from wagtail.admin.ui.components import Component
 
 from .models import Notice, StepLevel
-from .selectors import awaiting_summary
+from .selectors import awaiting_states_for_user, awaiting_summary
 
 
 class AwaitingApprovalPanel(Component):
@@ -41,8 +41,15 @@ class NoticesPanel(Component):
         self.user = user
 
     def get_context_data(self, parent_context):
+        """Unread notices of steps the reader can still decide: a step already decided (or
+        moved on, or cancelled), or one they no longer approve, is not listed, so no notice
+        leads where its reader cannot go. One query."""
         notices = list(
-            Notice.objects.filter(user=self.user, read_at__isnull=True).select_related("item")[:10]
+            Notice.objects.filter(
+                user=self.user,
+                read_at__isnull=True,
+                task_state_id__in=awaiting_states_for_user(user=self.user).values("pk"),
+            ).select_related("item")[:10]
         )
         return {"notices": notices}
 

@@ -3,6 +3,7 @@
 from django import forms
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from wagtail import hooks
 from wagtail.admin.forms import WagtailAdminModelForm
 from wagtail.admin.panels import ObjectList
 from wagtail.admin.views.generic import CreateView
@@ -17,8 +18,6 @@ from wagtail.snippets.views.chooser import (
     SnippetCreateView,
 )
 from wagtail.snippets.views.snippets import SnippetViewSet
-
-from search.listing import SearchAppListingMixin
 
 from . import policy
 from .audit import register_actions
@@ -71,7 +70,10 @@ class NewsItemViewSet(SnippetViewSet):
         mixins = [UnitScopedObjectMixin]
         if view_class is self.index_view_class:  # the listing and its results view
             mixins.insert(0, ItemListingMixin)
-            mixins.insert(0, SearchAppListingMixin)  # its search box asks the search app
+            # Higher apps add to the listing from above (the search app answers its
+            # search box): each ``nguon_item_listing_mixin`` hook returns a view mixin.
+            for hook in hooks.get_hooks("nguon_item_listing_mixin"):
+                mixins.insert(0, hook())
         if view_class is self.edit_view_class:
             mixins.insert(0, GuardedEditMixin)
         if view_class is self.workflow_action_view_class:
@@ -190,7 +192,6 @@ register_snippet(CategoryViewSet)
 
 
 from django.urls import path, reverse  # noqa: E402
-from wagtail import hooks  # noqa: E402
 from wagtail.admin.menu import AdminOnlyMenuItem  # noqa: E402
 from wagtail.admin.widgets import ListingButton  # noqa: E402
 
@@ -239,7 +240,7 @@ def newsroom_listing_buttons(snippet, user, next_url=None):
             priority=60,
         )
     ]
-    if snippet.live:  # withdraw_view checks the permission
+    if snippet.live and policy.user_can(user, "withdraw", snippet):
         buttons.append(
             ListingButton(
                 _("Withdraw"),

@@ -3,6 +3,7 @@ choosers and reports, the dashboard, the public pages. Each test here was writte
 a leak found by trying the product as a new user would (issue "Chain integrity")."""
 
 import json
+import re
 
 import pytest
 from django.test import Client
@@ -297,3 +298,69 @@ def test_a_one_official_commune_may_be_allowed_and_every_use_is_marked(
     assert item.live
     actions = [row["action"] for row in audit_trail(item)]
     assert "nguon.self_approve" in actions
+
+
+# --- 6. notices that tell the truth -------------------------------------------------------
+
+
+def test_a_notice_is_done_when_its_step_is_decided_and_never_leads_to_a_refusal(tree, people):
+    second = make_user("appr_a2", unit=tree["A"], role=Role.APPROVER)
+    for n in range(3):
+        item = item_create(user=people["rep"], unit=tree["A"], headline=f"Tin số {n}")
+        item_submit(user=people["rep"], item=item)
+    client = login(second)
+    page = client.get("/admin/").content.decode()
+    assert page.count("đang chờ bạn duyệt") == 3
+    # The other commune approver decides every step: this one's notices are done.
+    for item in NewsItem.objects.all():
+        item_review(user=people["a"], item=item, action="approve")
+    page = client.get("/admin/").content.decode()
+    assert "đang chờ bạn duyệt" not in page
+    # An approver who lost the role is not sent to a page that refuses them.
+    item = item_create(user=people["rep"], unit=tree["A"], headline="Tin sau cùng")
+    item_submit(user=people["rep"], item=item)
+    from newsroom.services import membership_revoke
+
+    membership_revoke(membership=second.memberships.get(role=Role.APPROVER))
+    page = login(second).get("/admin/").content.decode()
+    assert "Tin sau cùng" not in page
+
+
+# --- 7. only the buttons that work --------------------------------------------------------
+
+
+def test_withdraw_is_offered_only_to_those_who_may_withdraw(tree, people):
+    item = item_create(user=people["rep"], unit=tree["A"], headline="Tin đã đăng")
+    item_submit(user=people["rep"], item=item)
+    for who in ("a", "x", "p"):
+        item_review(user=people[who], item=item, action="approve")
+    withdraw = reverse("newsroom_item_withdraw", args=[item.pk])
+    listing = reverse("wagtailsnippets_newsroom_newsitem:list")
+    for who in ("rep", "a", "x"):
+        assert withdraw not in login(people[who]).get(listing).content.decode(), who
+        refused = login(people[who]).get(withdraw)
+        assert refused.status_code in (302, 403) and refused.get("Location", "") != withdraw
+    assert withdraw in login(people["p"]).get(listing).content.decode()
+    assert login(people["p"]).get(withdraw).status_code == 200
+
+
+@pytest.mark.parametrize("who", ["rep", "a", "x", "p"])
+def test_every_role_searches_from_the_dashboard_within_its_scope(tree, people, who):
+    from search.services import item_index
+
+    other = make_user("rep_c", unit=tree["C"], role=Role.REPORTER)
+    for user, unit, headline in (
+        (people["rep"], tree["A"], "Tiêm chủng ở Tân Đồng"),
+        (other, tree["C"], "Tiêm chủng ở Minh Hưng"),
+    ):
+        item_index(item_id=item_create(user=user, unit=unit, headline=headline).pk)
+    client = login(people[who])
+    dashboard = client.get("/admin/").content.decode()
+    action = re.search(r'<form class="w-mb-12" action="([^"]+)"', dashboard).group(1)
+    response = client.get(action, {"q": "tiem chung"})
+    assert response.status_code == 200
+    text = re.sub(r"<[^>]+>", "", response.content.decode())  # results mark the words
+    assert "Tiêm chủng ở Tân Đồng" in text
+    # Commune C lies in the province approver's subtree only.
+    assert ("Tiêm chủng ở Minh Hưng" in text) is (who == "p")
+    assert ("Minh Hưng" in text) is (who == "p")
