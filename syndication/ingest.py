@@ -65,9 +65,12 @@ def _fetch(source: Source) -> tuple[int, bytes, dict]:
     deadline = time.monotonic() + timeout
     try:
         # Every connection, redirects included, only to an address outbound allows.
-        with guarded_session() as session, session.get(
-            source.url, headers=headers, timeout=(min(10, timeout), timeout), stream=True
-        ) as response:
+        with (
+            guarded_session() as session,
+            session.get(
+                source.url, headers=headers, timeout=(min(10, timeout), timeout), stream=True
+            ) as response,
+        ):
             if response.status_code == 304:
                 return 304, b"", dict(response.headers)
             if response.status_code != 200:
