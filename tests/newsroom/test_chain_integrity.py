@@ -14,6 +14,8 @@ from newsroom.models import NewsItem, Role
 from newsroom.services import item_create, item_review, item_submit
 from tests.factories import make_user
 
+from .helpers import current_step
+
 pytestmark = pytest.mark.django_db
 
 
@@ -31,15 +33,6 @@ def login(user) -> Client:
     client = Client()
     client.force_login(user)
     return client
-
-
-def current_step(item):
-    item = NewsItem.objects.get(pk=item.pk)
-    state = item.current_workflow_state
-    if state is None or state.status != "in_progress":
-        return None
-    task_state = state.current_task_state.specific
-    return (task_state.task.specific.level, task_state.unit.code)
 
 
 def edit_url(item) -> str:

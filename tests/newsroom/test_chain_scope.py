@@ -15,6 +15,8 @@ from newsroom.services import (
 )
 from tests.factories import make_tree, make_user
 
+from .helpers import current_step
+
 pytestmark = pytest.mark.django_db
 
 
@@ -27,15 +29,6 @@ def people(tree):
         "p": make_user("appr_p", unit=tree["P"], role=Role.APPROVER),
         "board": make_user("board_p", unit=tree["P"], role=Role.EDITORIAL_BOARD),
     }
-
-
-def current_step(item):
-    item = NewsItem.objects.get(pk=item.pk)
-    state = item.current_workflow_state
-    if state is None or state.status != "in_progress":
-        return None
-    task_state = state.current_task_state.specific
-    return (task_state.task.specific.level, task_state.unit.code)
 
 
 def run_chain(item, approvers):
