@@ -5,6 +5,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 from wagtail.admin.forms import WagtailAdminModelForm
 
+from core.names import full_name
 from media.models import MediaAsset
 from media.services import asset_create, asset_files_kept_on_success, asset_validate_upload
 
@@ -33,6 +34,9 @@ class NewsItemForm(WagtailAdminModelForm):
             self.fields["unit"].queryset = units.order_by("path")
             if units.count() == 1 and not self.instance.unit_id:
                 self.fields["unit"].initial = units.first()
+        if not self.instance.pk and user is not None and "byline" in self.fields:
+            # A new item is signed by its reporter, family name first (core.names).
+            self.fields["byline"].initial = full_name(user)
         if "distribution" in self.fields:
             # Older clients and the intake of drafts post no scope: keep the item's own.
             self.fields["distribution"].required = False
