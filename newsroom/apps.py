@@ -14,6 +14,11 @@ class NewsroomConfig(AppConfig):
         from django.db.models.signals import post_migrate
 
         from . import receivers
+        from .models import UnitApprovalTask
+        from .workflow import ChainStepRules
+
+        # The chain steps' behaviour sits above the models (see newsroom.models.steps).
+        UnitApprovalTask.rules = ChainStepRules()
 
         # (post_migrate is only sent for apps that have a models module.)
         with_models = [c for c in apps.get_app_configs() if c.models_module is not None]

@@ -1,5 +1,6 @@
 """The shape of an item's approval chain: which levels approve, derived from the owning
-unit's ancestry and the distribution scope the reporter (or a later approver) asked for.
+unit's ancestry and the distribution scope the reporter (or a later approver) asked for;
+and who may not approve a version (its authors).
 
 - commune loudspeakers only → the commune approves;
 - district → up to the district, where that level exists;
@@ -7,12 +8,15 @@ unit's ancestry and the distribution scope the reporter (or a later approver) as
 - national → up to the province, then the provincial editorial board as the last step.
 
 A scope narrower than the owner's own level counts as the owner's level (a district item
-always needs its district), so a chain is never empty. Pure functions: no writes here.
+always needs its district), so a chain is never empty. Reads only: no writes here.
 """
 
 from __future__ import annotations
 
-from .models import AdministrativeUnit, NewsItem, Role, StepLevel
+from django.conf import settings
+from wagtail.models import Revision
+
+from .models import AdministrativeUnit, NewsItem, Role, StepLevel, content_differs
 
 SCOPE_RANK = {
     NewsItem.Distribution.COMMUNE: 1,
@@ -81,7 +85,34 @@ def chain_top(unit: AdministrativeUnit, distribution: str) -> tuple[str, Adminis
     return plan[-1] if plan else (StepLevel.COMMUNE, unit)
 
 
-def draft_of(item: NewsItem) -> NewsItem:
-    """The item as its latest revision has it (the row holds the live version)."""
-    revision = item.get_latest_revision() if item.pk else None
-    return revision.as_object() if revision is not None else item
+def version_authors(item, revision=None) -> set[int]:
+    """Ids of the people who may not approve ``revision`` (the item's latest by default):
+    whoever submitted the item for approval, and whoever last changed its content (saving
+    unchanged content, as the editor does when an approver acts in it, does not count)."""
+    authors: set[int] = set()
+    state = item.current_workflow_state
+    if state is not None and state.requested_by_id:
+        authors.add(state.requested_by_id)
+    revision = revision or item.get_latest_revision()
+    if revision is None:
+        return authors
+    newer = revision
+    for older in Revision.objects.filter(
+        base_content_type_id=revision.base_content_type_id,
+        object_id=revision.object_id,
+        pk__lt=revision.pk,
+    ).order_by("-pk")[:50]:
+        if content_differs(older.content, newer.content):
+            break
+        newer = older
+    if newer.user_id:
+        authors.add(newer.user_id)
+    return authors
+
+
+def self_approval_blocked(item, user) -> bool:
+    """True when ``user`` wrote or submitted the version awaiting approval and the
+    province has not allowed one official to do both (``NGUON_ALLOW_SELF_APPROVAL``)."""
+    if settings.NGUON_ALLOW_SELF_APPROVAL:
+        return False
+    return user.pk in version_authors(item)

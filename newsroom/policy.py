@@ -18,7 +18,8 @@ from __future__ import annotations
 
 from django.db.models import Q, QuerySet
 
-from .models import AdministrativeUnit, Membership, NewsItem, Role, self_approval_blocked
+from .chain import self_approval_blocked
+from .models import AdministrativeUnit, Membership, NewsItem, Role
 
 R = Role
 ALL_ROLES = frozenset(R.values)

@@ -21,15 +21,8 @@ from wagtail.log_actions import log
 from wagtail.models import Revision, TaskState
 
 from . import policy
-from .models import (
-    AdministrativeUnit,
-    Membership,
-    NewsItem,
-    Role,
-    StepAlreadyDecided,
-    UnitApprovalTask,
-)
-from .workflow import workflow_ensure
+from .models import AdministrativeUnit, Membership, NewsItem, Role, StepAlreadyDecided
+from .workflow import step_check_open, workflow_ensure
 
 
 class StaleRevision(ValidationError):
@@ -130,27 +123,21 @@ def item_submit(*, user, item: NewsItem):
     return workflow.start(item, user)
 
 
-def _locked_step(item: NewsItem, task_state_id: int | None = None):
-    """The item's in-progress step (or the step the caller saw), locked for this
-    transaction."""
+def _current_step(item: NewsItem, task_state_id: int | None = None):
+    """The item's in-progress step (or the step the caller saw), read without a lock: the
+    workflow locks it when it decides it (``newsroom.workflow.step_lock``)."""
     item = NewsItem.objects.get(pk=item.pk)  # fresh workflow state, not a cached one
     if task_state_id is None:
         workflow_state = item.current_workflow_state
         if workflow_state is None or workflow_state.current_task_state_id is None:
             raise ValidationError(_("This item is not awaiting approval."))
         task_state_id = workflow_state.current_task_state_id
-    task_state = (
-        TaskState.objects.select_for_update()
-        .filter(pk=task_state_id, workflow_state__object_id=str(item.pk))
-        .first()
-    )
+    task_state = TaskState.objects.filter(
+        pk=task_state_id, workflow_state__object_id=str(item.pk)
+    ).first()
     if task_state is None:
         raise ValidationError(_("This item is not awaiting approval."))
-    if task_state.status != TaskState.STATUS_IN_PROGRESS:
-        raise StepAlreadyDecided(
-            _("This step was already decided by %(user)s. Reload the item.")
-            % {"user": task_state.finished_by or "?"}
-        )
+    step_check_open(task_state)
     return item, task_state.specific
 
 
@@ -166,12 +153,12 @@ def item_review(
 ) -> NewsItem:
     """Approve (``action="approve"``) or return (``action="reject"``) the current step.
 
-    The step row is locked: of two approvers acting at once one wins, the other gets
-    ``StepAlreadyDecided`` (pass ``task_state_id``, the step the approver saw, so that a
-    step decided meanwhile is recognised). With ``revision_id`` (what the approver read), an
-    item changed since is refused with ``StaleRevision``.
+    The workflow decides under the step lock: of two approvers acting at once one wins,
+    the other gets ``StepAlreadyDecided`` (pass ``task_state_id``, the step the approver
+    saw, so that a step decided meanwhile is recognised). With ``revision_id`` (what the
+    approver read), an item changed since is refused with ``StaleRevision``.
     """
-    item, task_state = _locked_step(item, task_state_id)
+    item, task_state = _current_step(item, task_state_id)
     if action not in ("approve", "reject"):
         raise ValidationError(_("Unknown action."))
     if not policy.user_can(user, "approve" if action == "approve" else "return", item):
@@ -192,29 +179,17 @@ def item_scope_change(*, user, item: NewsItem, distribution: str, comment: str =
 
     The scope is changed in the latest revision in place (no new content, so earlier
     approvals stay valid); later steps read it when they start, so widening extends the
-    chain and narrowing ends it sooner. Logged as ``nguon.scope``.
+    chain and narrowing ends it sooner. Decided like an approval, under the step lock, by
+    ``newsroom.workflow.scope_change`` (the admin's "change scope" action comes there too).
+    Logged as ``nguon.scope``.
     """
     if distribution not in NewsItem.Distribution.values:
         raise ValidationError({"distribution": _("Choose a valid distribution scope.")})
-    item, task_state = _locked_step(item)
-    if not policy.user_can(user, "approve", item):
-        raise PermissionDenied(_("Only the approvers of the current step change the scope."))
-    revision = item.get_latest_revision()
-    before = revision.content.get("distribution", item.distribution)
-    if before == distribution:
-        return item
-    revision.content["distribution"] = distribution
-    revision.save(update_fields=["content"])
-    if not item.live:
-        NewsItem.objects.filter(pk=item.pk).update(distribution=distribution)
-        item.distribution = distribution
-    log(
-        instance=item,
-        action="nguon.scope",
-        user=user,
-        revision=revision,
-        data={"from": before, "to": distribution, "comment": comment},
+    item, task_state = _current_step(item)
+    task_state.task.specific.on_action(
+        task_state, user, "scope", distribution=distribution, comment=comment
     )
+    item.refresh_from_db()
     return item
 
 
@@ -297,10 +272,6 @@ def items_publish_due(*, now: datetime | None = None) -> list[int]:
             NewsItem.objects.filter(pk=revision.object_id).update(go_live_at=embargo)
             published.append(int(revision.object_id))
     return published
-
-
-def step_task_for(level: str) -> UnitApprovalTask | None:
-    return UnitApprovalTask.objects.filter(level=level).first()
 
 
 __all__ = [
