@@ -51,7 +51,7 @@ def _record(cmd: list[str]) -> None:
 @lru_cache(maxsize=1)
 def ffmpeg_binary() -> str:
     """``FFMPEG_PATH``, else ``ffmpeg`` on PATH, else the one bundled with imageio-ffmpeg."""
-    configured = getattr(settings, "FFMPEG_PATH", "") or os.environ.get("FFMPEG_PATH", "")
+    configured = settings.FFMPEG_PATH
     if configured:
         return configured
     on_path = shutil.which("ffmpeg")

@@ -316,15 +316,3 @@ def plan_transcode(
     for out in outputs:
         cmd += out
     return Plan(args=cmd, branches=branches)
-
-
-def plan_remeasure(paths: list[Path]) -> list[list[str]]:
-    """The ebur128 commands that measure each output (run by ``measure``); for the bench."""
-    from .loudness import ebur128_filter
-
-    return [
-        ["-nostats", "-loglevel", "info", *input_args(p, container=output_demuxer(p)),
-         "-filter_complex",
-         f"[0:a:0]{ebur128_filter()}[e0]", "-map", "[e0]", "-f", "null", "-"]
-        for p in paths
-    ]  # fmt: skip

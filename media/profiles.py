@@ -243,7 +243,7 @@ AudioProfile = Profile
 def profile_data() -> dict[str, dict]:
     """The merged profile table: defaults updated by ``settings.NGUON_MEDIA_PROFILES``."""
     data = copy.deepcopy(DEFAULT_PROFILES)
-    for name, override in (getattr(settings, "NGUON_MEDIA_PROFILES", None) or {}).items():
+    for name, override in settings.NGUON_MEDIA_PROFILES.items():
         data.setdefault(name, {}).update(copy.deepcopy(override))
     return data
 
@@ -259,7 +259,7 @@ def get_profile(name: str) -> Profile:
 
 def profiles_for_kind(kind: str) -> list[str]:
     table = dict(DEFAULT_KIND_PROFILES)
-    table.update(getattr(settings, "NGUON_MEDIA_KIND_PROFILES", None) or {})
+    table.update(settings.NGUON_MEDIA_KIND_PROFILES)
     return list(table.get(kind, []))
 
 

@@ -82,7 +82,7 @@ def _check_name_and_size(upload) -> None:
 def image_validate_upload(*, upload):
     """Check an uploaded still (JPEG, PNG, WebP, HEIC); return its ImageProbe."""
     _check_name_and_size(upload)
-    max_pixels = getattr(settings, "NGUON_MEDIA_MAX_IMAGE_PIXELS", None)
+    max_pixels = settings.NGUON_MEDIA_MAX_IMAGE_PIXELS
     try:
         return probe_image(upload, max_pixels=max_pixels)
     except ImageError as exc:
@@ -302,7 +302,7 @@ def asset_queue(*, asset: MediaAsset, profiles: list[str] | None = None) -> None
         kwargs={"profiles": profiles},
         soft_time_limit=soft,
         time_limit=hard,
-        queue=getattr(settings, "NGUON_MEDIA_QUEUE", "media"),
+        queue=settings.NGUON_MEDIA_QUEUE,
     )
 
 

@@ -81,7 +81,7 @@ def _engine_class(path: str):
 
 
 def tts_engine() -> TTSEngine:
-    path = getattr(settings, "NGUON_TTS_ENGINE", "media.tts.EspeakNGEngine")
+    path = settings.NGUON_TTS_ENGINE
     return _engine_class(path)()
 
 
@@ -107,8 +107,8 @@ def tts_synthesize(*, text: str, voice: str | None = None, speed: int | None = N
     if not spoken:
         raise ValidationError(_("There is no text to read out."))
     engine = tts_engine()
-    voice = voice or getattr(settings, "NGUON_TTS_VOICE", "") or engine.default_voice
-    speed = speed or getattr(settings, "NGUON_TTS_SPEED", 0) or engine.default_speed
+    voice = voice or settings.NGUON_TTS_VOICE or engine.default_voice
+    speed = speed or settings.NGUON_TTS_SPEED or engine.default_speed
     name = (slugify(title)[:60] or "ban-tin-doc") + ".wav"
     with tempfile.TemporaryDirectory(prefix="nguon-tts-") as tmp:
         out = Path(tmp) / "speech.wav"
