@@ -22,6 +22,7 @@ import logging
 import os
 import shutil
 import socket
+import tempfile
 import threading
 import time
 import uuid
@@ -64,17 +65,23 @@ def worker_id() -> str:
 
 
 def _lease() -> timedelta:
-    return timedelta(seconds=getattr(settings, "NGUON_MEDIA_LEASE_SECONDS", 120))
+    return timedelta(seconds=settings.NGUON_MEDIA_LEASE_SECONDS)
 
 
 def work_root() -> Path:
-    configured = getattr(settings, "NGUON_MEDIA_WORK_DIR", "")
-    return Path(configured) if configured else Path(settings.MEDIA_ROOT).parent / "media-work"
+    """The local folder ffmpeg works in: ``NGUON_MEDIA_WORK_DIR``, else beside the local
+    storage's folder (one file system, so publishing is a rename), else (an object store,
+    where no local media folder exists) under the system's temporary folder."""
+    if settings.NGUON_MEDIA_WORK_DIR:
+        return Path(settings.NGUON_MEDIA_WORK_DIR)
+    if isinstance(default_storage, FileSystemStorage):
+        return Path(default_storage.location).parent / "media-work"
+    return Path(tempfile.gettempdir()) / "nguon-media-work"
 
 
 def time_limits(duration: float | None, kind: str) -> tuple[int, int]:
     """(soft, hard) seconds for processing ``duration`` seconds of ``kind``."""
-    factors = getattr(settings, "NGUON_MEDIA_TIME_FACTOR", {"audio": 0.5, "video": 4.0})
+    factors = settings.NGUON_MEDIA_TIME_FACTOR
     soft = int(300 + (duration or 600) * factors.get(kind, 1.0))
     return soft, soft + 120
 
@@ -439,7 +446,7 @@ def _run(asset: MediaAsset, specs: dict[str, Profile], workdir: Path, beat: _Hea
 
     # 2. Decode once: every rendition from one ffmpeg run.
     meta = _bext(asset)
-    max_gain = getattr(settings, "NGUON_MEDIA_MAX_GAIN_DB", 40.0)
+    max_gain = settings.NGUON_MEDIA_MAX_GAIN_DB
     plan = plan_transcode(source_path, buildable, source, measured, workdir,
                           max_gain_db=max_gain, metadata=meta)  # fmt: skip
     beat.set(MediaAsset.Stage.TRANSCODING, 5.0)
@@ -456,8 +463,8 @@ def _run(asset: MediaAsset, specs: dict[str, Profile], workdir: Path, beat: _Hea
     # A peak limiter that took more than half a LU gets corrective passes, for those
     # branches only (not needed for most speech; synthetic speech, noise and very peaky
     # sources need them). See ``_correct``.
-    correct_above = getattr(settings, "NGUON_MEDIA_CORRECT_ABOVE_LU", 0.5)
-    passes = int(getattr(settings, "NGUON_MEDIA_CORRECT_PASSES", 3))
+    correct_above = settings.NGUON_MEDIA_CORRECT_ABOVE_LU
+    passes = settings.NGUON_MEDIA_CORRECT_PASSES
     # An output whose true peak is over its profile's ceiling gets them too, with its
     # limiter forced on and its ceiling lowered by what the encoder added.
     redo = [

@@ -153,6 +153,42 @@ STORAGES = {
     },
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
+# S3-compatible object storage (django-storages, a dependency): STORAGE_BACKEND=
+# storages.backends.s3.S3Storage and the S3_* variables. Uploads, renditions and Wagtail's
+# images and documents then live in the bucket; web and media workers share nothing local
+# (docs/deploy.md "S3-compatible storage"). MEDIA_ROOT is then unused.
+
+
+def s3_storage_options() -> dict:
+    """The S3Storage options, from the S3_* environment variables."""
+    return {
+        "bucket_name": os.environ.get("S3_BUCKET", ""),
+        "endpoint_url": os.environ.get("S3_ENDPOINT_URL") or None,
+        "region_name": os.environ.get("S3_REGION") or None,
+        "access_key": os.environ.get("S3_ACCESS_KEY_ID") or None,
+        "secret_key": os.environ.get("S3_SECRET_ACCESS_KEY") or None,
+        # "path" for servers without a wildcard DNS name (MinIO on an address, most
+        # self-hosted ones); "virtual" or empty (botocore decides) for AWS and clouds.
+        "addressing_style": os.environ.get("S3_ADDRESSING_STYLE") or None,
+        "custom_domain": os.environ.get("S3_CUSTOM_DOMAIN") or None,
+        "url_protocol": os.environ.get("S3_URL_PROTOCOL", "https:"),
+        # Off (default): portal pages and feeds link the object's plain URL, stable and
+        # cacheable, so the bucket (or S3_DEFAULT_ACL=public-read) must allow anonymous
+        # reads, as nginx's /media/ does with local files. On: signed URLs that expire after
+        # S3_QUERYSTRING_EXPIRE seconds (a feed reader may then hold a dead link).
+        "querystring_auth": env_bool("S3_QUERYSTRING_AUTH", False),
+        "querystring_expire": env_int("S3_QUERYSTRING_EXPIRE", 3600),
+        "default_acl": os.environ.get("S3_DEFAULT_ACL") or None,
+        # A generated name is never reused: an upload never replaces another file.
+        "file_overwrite": False,
+        # Files read back (a device's download, a Wagtail image being resized) spill to a
+        # temporary file past this many bytes instead of staying in memory.
+        "max_memory_size": env_int("S3_MAX_MEMORY_SIZE", 8 * 1024 * 1024),
+    }
+
+
+if STORAGES["default"]["BACKEND"].startswith("storages.backends.s3"):
+    STORAGES["default"]["OPTIONS"] = s3_storage_options()
 FILE_UPLOAD_PERMISSIONS = 0o640
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 
@@ -198,11 +234,6 @@ NGUON_SEARCH_INDEX = os.environ.get("NGUON_SEARCH_INDEX", "nguon-items")
 # --- broadcast --------------------------------------------------------------------------
 MQTT_URL = os.environ.get("MQTT_URL", "")
 
-# --- media ------------------------------------------------------------------------------
-FFMPEG_PATH = os.environ.get("FFMPEG_PATH", "")
-NGUON_MEDIA_MAX_DURATION_SECONDS = env_int("NGUON_MEDIA_MAX_DURATION_SECONDS", 2 * 3600)
-NGUON_MEDIA_MAX_UPLOAD_BYTES = env_int("NGUON_MEDIA_MAX_UPLOAD_BYTES", 2 * 1024**3)
-
 # --- wagtail ----------------------------------------------------------------------------
 WAGTAIL_SITE_NAME = os.environ.get("NGUON_SITE_NAME", "Nguồn — Cổng thông tin nguồn")
 WAGTAILADMIN_BASE_URL = os.environ.get("WAGTAILADMIN_BASE_URL", "http://127.0.0.1:8000")
@@ -247,22 +278,35 @@ CELERY_BEAT_SCHEDULE["newsroom-remind-approvers"] = {
     "schedule": 900.0,
 }
 # (media) ---------------------------------------------------------------------------------
+# The ffmpeg binary (empty: ``ffmpeg`` on PATH, else the one bundled with imageio-ffmpeg).
+FFMPEG_PATH = os.environ.get("FFMPEG_PATH", "")
+# Uploads longer or larger than this are refused.
+NGUON_MEDIA_MAX_DURATION_SECONDS = env_int("NGUON_MEDIA_MAX_DURATION_SECONDS", 2 * 3600)
+NGUON_MEDIA_MAX_UPLOAD_BYTES = env_int("NGUON_MEDIA_MAX_UPLOAD_BYTES", 2 * 1024**3)
 # Delivery profiles are data (media/profiles.py DEFAULT_PROFILES); override any key, e.g.
 # NGUON_MEDIA_PROFILES = {"loudspeaker": {"codec_args": [..., "96k", ...], "bitrate": 96000}}.
 NGUON_MEDIA_PROFILES: dict = {}
 # Which renditions each kind of asset gets (None = media.profiles.DEFAULT_KIND_PROFILES).
 NGUON_MEDIA_KIND_PROFILES: dict = {}
-# Work folder for ffmpeg outputs before their atomic rename (default: beside MEDIA_ROOT).
+# Local work folder of the media workers: the source fetched from an object store, ffmpeg's
+# outputs before their atomic rename or upload. Empty: beside MEDIA_ROOT with local files (so
+# the rename stays on one file system), the system's temporary folder with an object store.
 NGUON_MEDIA_WORK_DIR = os.environ.get("NGUON_MEDIA_WORK_DIR", "")
 # The Celery queue media jobs are sent to (routes send media.tasks.* to "media" too).
 NGUON_MEDIA_QUEUE = os.environ.get("NGUON_MEDIA_QUEUE", "media")
 # A processing claim whose heartbeat is older than this is taken over by another worker.
 NGUON_MEDIA_LEASE_SECONDS = env_int("NGUON_MEDIA_LEASE_SECONDS", 120)
 # Celery time limit: 300 s + duration x factor, per kind.
-NGUON_MEDIA_TIME_FACTOR = {"audio": 0.5, "video": 4.0}
+NGUON_MEDIA_TIME_FACTOR = {
+    "audio": env_float("NGUON_MEDIA_TIME_FACTOR_AUDIO", 0.5),
+    "video": env_float("NGUON_MEDIA_TIME_FACTOR_VIDEO", 4.0),
+}
+# Loudness: the largest gain applied to a quiet source; an output further than this from its
+# target (LU) gets up to NGUON_MEDIA_CORRECT_PASSES corrective passes (0: none).
 NGUON_MEDIA_MAX_GAIN_DB = env_float("NGUON_MEDIA_MAX_GAIN_DB", 40)
 NGUON_MEDIA_CORRECT_ABOVE_LU = env_float("NGUON_MEDIA_CORRECT_ABOVE_LU", 0.5)
 NGUON_MEDIA_CORRECT_PASSES = env_int("NGUON_MEDIA_CORRECT_PASSES", 3)
+# Stills larger than this many pixels are refused (decompression bombs).
 NGUON_MEDIA_MAX_IMAGE_PIXELS = WAGTAILIMAGES_MAX_IMAGE_PIXELS
 WAGTAILIMAGES_EXTENSIONS = ["avif", "gif", "jpg", "jpeg", "png", "webp", "heic"]
 # Text-to-speech engine (dotted path to a media.tts.TTSEngine subclass), voice and speed.
@@ -386,21 +430,3 @@ NGUON_READYZ_MIN_FREE_MB = env_int("NGUON_READYZ_MIN_FREE_MB", 100)
 NGUON_BACKUP_SIGNING_KEY = os.environ.get("NGUON_BACKUP_SIGNING_KEY", "")
 # Backups (manage.py backup): where they go by default.
 NGUON_BACKUP_DIR = Path(os.environ.get("NGUON_BACKUP_DIR", VAR_DIR / "backups"))
-# S3-compatible storage through django-storages (pip install django-storages[s3]):
-# STORAGE_BACKEND=storages.backends.s3.S3Storage and the S3_* variables below.
-if STORAGES["default"]["BACKEND"].startswith("storages.backends.s3"):
-    STORAGES["default"]["OPTIONS"] = {
-        key: value
-        for key, value in {
-            "bucket_name": os.environ.get("S3_BUCKET", ""),
-            "endpoint_url": os.environ.get("S3_ENDPOINT_URL") or None,
-            "region_name": os.environ.get("S3_REGION") or None,
-            "access_key": os.environ.get("S3_ACCESS_KEY_ID") or None,
-            "secret_key": os.environ.get("S3_SECRET_ACCESS_KEY") or None,
-            "custom_domain": os.environ.get("S3_CUSTOM_DOMAIN") or None,
-            "querystring_auth": env_bool("S3_QUERYSTRING_AUTH", False),
-            "file_overwrite": False,
-            "default_acl": None,
-        }.items()
-        if value is not None
-    }
