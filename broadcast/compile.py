@@ -50,7 +50,7 @@ def playable(item: NewsItem, allowed: frozenset[int] | None = None) -> bool:
     return allowed is None or item.pk in allowed
 
 
-def _plain(text: str) -> str:
+def plain_text(text: str) -> str:
     return html.unescape(_TAGS.sub(" ", text or "")).strip()
 
 
@@ -85,7 +85,7 @@ def slot_parts(
                         "item": str(item.uuid),
                         "headline": item.headline,
                         "summary": item.summary,
-                        "text": _plain(item.body),
+                        "text": plain_text(item.body),
                         "image_id": item.image_id,
                     }
                 )

@@ -21,11 +21,14 @@ from .forms import CommandForm, EmergencyForm, ProgrammeForm
 from .models import Device, Programme
 from .monitoring import alert_list_open, device_is_online, device_list_monitoring, proof_of_play
 from .permissions import schedulable_units
+from .programmes.rules import describe_slots, format_times, repeat_from_slots
 from .programmes.selectors import (
+    conflicts_grouped,
     emergency_list_active,
     programme_list_for_units,
     programme_playlist_problems,
     schedule_conflicts,
+    slot_duration_estimate,
 )
 from .timeline import LOCAL_TZ
 
@@ -100,6 +103,7 @@ def programme_index(request):
     problems = programme_playlist_problems(programmes)
     for programme in programmes:
         programme.editable = editable(programme)
+        programme.when = describe_slots(programme.slots.all())
         programme.problems = problems.get(programme.pk, [])
     return render(
         request,
@@ -132,23 +136,26 @@ def programme_edit(request, pk: int):
 
 
 def editable(programme: Programme) -> bool:
+    """Active, not an emergency, and its slots are what the form's controls make (one
+    content, a rule the controls can say)."""
+    slots = list(programme.slots.all())
     return (
         programme.stopped_at is None
         and programme.bulletin_class != "emergency"
-        and len(programme.slots.all()) == 1
+        and bool(slots)
+        and len({(s.content, s.tts_text, s.relay_url, s.valid_until) for s in slots}) == 1
+        and repeat_from_slots(slots) is not None
     )
 
 
 def _initial(programme: Programme) -> dict:
-    """The form's values for a programme: its targets and its slot, starting at the slot's
-    next occurrence (a revision is scheduled from now on)."""
-    from .timeline import first_occurrence_after
-
-    slot = programme.slots.all()[0]
-    now = timezone.now()
-    starts = first_occurrence_after(
-        starts_at=slot.starts_at, rrule=slot.rrule, valid_until=slot.valid_until, after=now
-    )
+    """The form's values for a programme: its targets, its repeat controls (from today
+    for a recurring rule: a revision is scheduled from now on) and its content."""
+    slots = list(programme.slots.all())
+    slot = slots[0]
+    repeat = repeat_from_slots(slots)
+    today = timezone.localtime(timezone.now(), LOCAL_TZ).date()
+    first_day = repeat.first_day if repeat.mode == "once" else max(repeat.first_day, today)
     targets = list(programme.targets.all())
     return {
         "name": programme.name,
@@ -156,9 +163,11 @@ def _initial(programme: Programme) -> dict:
         "target_units": [t.unit_id for t in targets if t.unit_id],
         "target_zones": [t.zone_id for t in targets if t.zone_id],
         "target_clusters": [t.cluster_id for t in targets if t.cluster_id],
-        "starts_at": timezone.localtime(starts or now + timedelta(hours=1), LOCAL_TZ),
-        "rrule": slot.rrule,
-        "valid_until": slot.valid_until and timezone.localtime(slot.valid_until, LOCAL_TZ),
+        "repeat": repeat.mode,
+        "first_day": first_day,
+        "times": format_times(repeat.times),
+        "weekdays": list(repeat.weekdays),
+        "valid_until": slot.valid_until and timezone.localtime(slot.valid_until, LOCAL_TZ).date(),
         "content": slot.content,
         "items": list(slot.entries.order_by("position").values_list("item_id", flat=True)),
         "tts_text": slot.tts_text,
@@ -172,30 +181,31 @@ def _initial(programme: Programme) -> dict:
 def _programme_form(request, programme: Programme | None):
     units = _units(request)
     initial = _initial(programme) if programme is not None else None
-    form = ProgrammeForm(request.POST or None, units=units, initial=initial)
+    keep = initial["items"] if initial else ()
+    form = ProgrammeForm(request.POST or None, units=units, initial=initial, keep_items=keep)
     conflicts = None
     if request.method == "POST" and form.is_valid():
-        slot = form.slot()
+        slots = form.slots()
         targets = form.targets()
         try:
             services.programme_check(
                 user=request.user,
                 bulletin_class=form.cleaned_data["bulletin_class"],
                 targets=targets,
-                slots=[slot],
+                slots=slots,
             )
         except ValidationError as exc:
-            for field, errors in exc.message_dict.items():
-                name = field.split(".")[-1]
-                form.add_error(name if name in form.fields else None, errors)
+            form.add_service_errors(exc.message_dict)
         except PermissionDenied as exc:
             form.add_error(None, str(exc))
         if form.is_valid():
-            conflicts = schedule_conflicts(
-                bulletin_class=form.cleaned_data["bulletin_class"],
-                targets=targets,
-                slots=[{**slot, "duration": slot.get("duration_seconds") or 300}],
-                exclude_programme_id=programme.pk if programme is not None else None,
+            conflicts = conflicts_grouped(
+                schedule_conflicts(
+                    bulletin_class=form.cleaned_data["bulletin_class"],
+                    targets=targets,
+                    slots=[{**s, "duration": slot_duration_estimate(s)} for s in slots],
+                    exclude_programme_id=programme.pk if programme is not None else None,
+                )
             )
             for conflict in conflicts:
                 conflict["rule_text"] = RULE_TEXT[conflict["rule"]]
@@ -205,29 +215,42 @@ def _programme_form(request, programme: Programme | None):
                     "name": form.cleaned_data["name"],
                     "bulletin_class": form.cleaned_data["bulletin_class"],
                     "targets": targets,
-                    "slots": [slot],
+                    "slots": slots,
                 }
                 try:
                     if programme is None:
                         saved = services.programme_create(**fields)
-                        done = _("“%(name)s” scheduled.")
+                        done = _("“%(name)s” scheduled: %(when)s.")
                     else:
                         saved = services.programme_revise(programme=programme, **fields)
-                        done = _("“%(name)s” revised: the new version plays from now on.")
-                except (ValidationError, PermissionDenied) as exc:
-                    messages.error(request, " ".join(getattr(exc, "messages", [str(exc)])))
+                        done = _("“%(name)s” revised: %(when)s, from now on.")
+                except ValidationError as exc:
+                    form.add_service_errors(exc.message_dict)
+                except PermissionDenied as exc:
+                    form.add_error(None, str(exc))
+                else:
+                    when = describe_slots(saved.slots.all())
+                    messages.success(request, done % {"name": saved.name, "when": when})
                     return redirect("broadcast_programmes")
-                messages.success(request, done % {"name": saved.name})
-                return redirect("broadcast_programmes")
-            data = request.POST.copy()
-            data["confirm"] = "on"
-            form = ProgrammeForm(data, units=units)
-            form.is_valid()
+            if form.is_valid():
+                data = request.POST.copy()
+                data["confirm"] = "on"
+                form = ProgrammeForm(data, units=units, keep_items=keep)
+                form.is_valid()
     title = _("New broadcast programme") if programme is None else _("Edit broadcast programme")
     return render(
         request,
         "broadcast/admin/programme_form.html",
-        {"page_title": title, "form": form, "conflicts": conflicts, "programme": programme},
+        {
+            "page_title": title,
+            "form": form,
+            "conflicts": conflicts,
+            "programme": programme,
+            "tree": form.target_tree(),
+            "when": describe_slots(form.cleaned_data["slots"])
+            if form.is_bound and form.is_valid()
+            else "",
+        },
     )
 
 
@@ -260,6 +283,7 @@ def emergency(request):
             "page_title": _("Emergency broadcast"),
             "form": form,
             "active": emergency_list_active(unit_ids=unit_ids),
+            "tree": form.target_tree(),
         },
     )
 

@@ -6,7 +6,8 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import datetime, timedelta
 
-from django.db.models import Q, QuerySet
+from django.conf import settings
+from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -19,7 +20,7 @@ from ..models import BulletinClass, Cluster, Device, Programme, Slot, SlotItem
 from ..reach import clusters_loaded, reach_for_clusters
 from ..registry import subtrees_q
 from ..targets import coverage_q, parse_targets
-from ..timeline import occurrences
+from ..timeline import LOCAL_TZ, occurrences
 
 
 def items_offered(units) -> QuerySet:
@@ -35,6 +36,52 @@ def items_offered(units) -> QuerySet:
     for unit in roots:
         q |= items_reaching_q(unit) | Q(unit__path__startswith=unit.path)
     return NewsItem.objects.filter(q, live=True, withdrawn_at__isnull=True)
+
+
+def items_playable(units) -> QuerySet:
+    """The offered items a loudspeaker can play now: audio bulletins whose loudspeaker MP3
+    is ready, each annotated with ``play_seconds`` (the MP3's length). Articles are not
+    here: they reach a loudspeaker only read aloud (:func:`articles_for_tts`)."""
+    ready = Rendition.objects.filter(
+        asset_id=OuterRef("audio_id"), profile="loudspeaker", status=Rendition.Status.READY
+    )
+    return (
+        items_offered(units)
+        .filter(kind=NewsItem.Kind.AUDIO, audio__isnull=False)
+        .annotate(
+            play_seconds=Subquery(ready.values("duration")[:1]),
+            has_ready=Exists(ready),
+        )
+        .filter(has_ready=True)
+    )
+
+
+def articles_for_tts(units) -> QuerySet:
+    """Offered articles, which a loudspeaker plays only through text-to-speech."""
+    return items_offered(units).filter(kind=NewsItem.Kind.ARTICLE)
+
+
+def slot_duration_estimate(slot: dict) -> float:
+    """How long a draft slot plays, in seconds, for the conflict preview: the ready MP3s of
+    its playlist, the bulletin text at ``NGUON_TTS_SPEED`` words a minute, a relay's or a
+    display's duration; at least a minute when nothing says."""
+    if slot.get("duration_seconds"):
+        return float(slot["duration_seconds"])
+    content = slot.get("content")
+    if content == Slot.Content.PLAYLIST and slot.get("items"):
+        durations = Rendition.objects.filter(
+            asset_id__in=NewsItem.objects.filter(pk__in=list(slot["items"])).values("audio_id"),
+            profile="loudspeaker",
+            status=Rendition.Status.READY,
+        ).values_list("duration", flat=True)
+        total = sum(d or 0 for d in durations)
+        if total:
+            return float(total)
+    if content == Slot.Content.TTS and slot.get("tts_text"):
+        words = len(slot["tts_text"].split())
+        speed = settings.NGUON_TTS_SPEED * float(slot.get("tts_speed") or 1.0)
+        return max(words * 60.0 / max(speed, 1.0), 5.0)
+    return 60.0
 
 
 # --- conflicts shown before saving -------------------------------------------------------
@@ -123,6 +170,43 @@ def schedule_conflicts(
                         )
     conflicts.sort(key=lambda c: (c["start"], c["programme"].pk))
     return conflicts
+
+
+def conflicts_grouped(conflicts: list[dict]) -> list[dict]:
+    """Conflicts as the scheduler reads them: one row per programme, rule and local
+    time of day ("06:00 – 06:02:35"), with the days it happens on, instead of one row
+    per occurrence. Rows keep ``programme``, ``bulletin_class``, ``clusters`` and
+    ``rule`` and add ``start_time``, ``end_time`` (``HH:MM`` or ``HH:MM:SS``) and
+    ``days`` (local dates, sorted)."""
+    rows: dict[tuple, dict] = {}
+    for conflict in conflicts:
+        start = conflict["start"].astimezone(LOCAL_TZ)
+        end = conflict["end"].astimezone(LOCAL_TZ)
+        key = (
+            conflict["programme"].pk,
+            conflict["rule"],
+            start.time(),
+            end.time(),
+            (end.date() - start.date()).days,
+        )
+        row = rows.get(key)
+        if row is None:
+            row = rows[key] = {
+                **conflict,
+                "start_time": _clock(start),
+                "end_time": _clock(end),
+                "days": [],
+            }
+        row["clusters"] = max(row["clusters"], conflict["clusters"])
+        if start.date() not in row["days"]:
+            row["days"].append(start.date())
+    for row in rows.values():
+        row["days"].sort()
+    return sorted(rows.values(), key=lambda r: (r["days"][0], r["start_time"], r["programme"].pk))
+
+
+def _clock(value: datetime) -> str:
+    return f"{value:%H:%M:%S}" if value.second else f"{value:%H:%M}"
 
 
 def programme_list_for_units(*, unit_ids):

@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 from newsroom.audience import items_reaching_all
 from newsroom.models import NewsItem
 
+from ..compile import plain_text
 from ..models import BulletinClass, Slot
 from ..permissions import user_can_emergency, user_can_schedule
 from ..targets import parse_targets
@@ -62,6 +63,12 @@ def _check_items(item_ids, *, field: str, audio: bool, units) -> list[NewsItem]:
             )
         result.append(item)
     return result
+
+
+def article_speech_text(item: NewsItem) -> str:
+    """What the speech engine reads for an article: headline, summary, then the body."""
+    parts = [item.headline, item.summary, plain_text(item.body)]
+    return "\n".join(p.strip() for p in parts if p and p.strip())
 
 
 def slot_check(slot: dict, *, now: datetime, index: int = 0, units=()) -> dict:
@@ -119,6 +126,13 @@ def slot_check(slot: dict, *, now: datetime, index: int = 0, units=()) -> dict:
             raise ValidationError({prefix + "items": _("Choose at least one item to display.")})
         _check_items(items, field=prefix + "items", audio=False, units=units)
     elif content == Slot.Content.TTS:
+        if slot.get("tts_item") and not (slot.get("tts_text") or "").strip():
+            # An article reaches a loudspeaker only read aloud: its approved text, if the
+            # article is approved for every chosen target.
+            (article,) = _check_items(
+                [slot["tts_item"]], field=prefix + "tts_item", audio=False, units=units
+            )
+            slot = {**slot, "tts_text": article_speech_text(article)}
         if not (slot.get("tts_text") or "").strip():
             raise ValidationError({prefix + "tts_text": _("Enter the bulletin text.")})
     elif content == Slot.Content.RELAY:

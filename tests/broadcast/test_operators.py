@@ -3,6 +3,7 @@ preview, emergencies, monitoring, proof of play with CSV; and the reports select
 
 import csv
 import io
+import re
 from datetime import datetime, timedelta
 
 import pytest
@@ -33,14 +34,18 @@ def scheduler_client(world):
     return client
 
 
+def when(at, repeat="daily") -> dict:
+    """The repeat controls for a first play at ``at`` (local)."""
+    return {"repeat": repeat, "first_day": f"{at:%d/%m/%Y}", "times": f"{at:%H:%M}"}
+
+
 def form_data(world, **overrides):
     at = timezone.localtime(timezone.now() + timedelta(hours=2), LOCAL_TZ)
     data = {
         "name": "Bản tin chiều",
         "bulletin_class": "normal",
         "target_units": [world["units"]["A"].pk],
-        "starts_at": at.strftime("%d/%m/%Y %H:%M"),
-        "rrule": "FREQ=DAILY",
+        **when(at),
         "content": "playlist",
         "items": [world["items"]["bt1"].pk],
         "tts_speed": "1.0",
@@ -68,9 +73,7 @@ def test_scheduler_sees_conflicts_before_saving_then_confirms(world, scheduler_c
 def test_the_form_refuses_the_past_and_foreign_units(world, scheduler_client):
     url = reverse("broadcast_programme_add")
     past = timezone.localtime(timezone.now() - timedelta(hours=2), LOCAL_TZ)
-    response = scheduler_client.post(
-        url, form_data(world, rrule="", starts_at=past.strftime("%d/%m/%Y %H:%M"))
-    )
+    response = scheduler_client.post(url, form_data(world, **when(past, "once")))
     assert response.status_code == 200 and "quá khứ" in response.content.decode()
     # Commune C is not in the scheduler's subtree: not even offered.
     response = scheduler_client.post(url, form_data(world, target_units=[world["units"]["C"].pk]))
@@ -159,13 +162,14 @@ def test_scheduler_edits_a_programme_and_the_devices_follow(world, scheduler_cli
 
     url = reverse("broadcast_programme_edit", args=[original.pk])
     page = scheduler_client.get(url).content.decode()
-    assert "Bản tin chiều" in page and "FREQ=DAILY" in page  # the form is filled in
+    assert "Bản tin chiều" in page and "FREQ" not in page  # filled in, in words
+    assert re.search(r'value="daily"[^>]*checked', page)  # "every day" is ticked
     assert "dừng phiên bản hiện tại" in page  # what saving does, said in Vietnamese
 
     later = timezone.localtime(timezone.now() + timedelta(hours=3), LOCAL_TZ)
     response = scheduler_client.post(
         url,
-        form_data(world, name="Bản tin chiều (sửa)", starts_at=later.strftime("%d/%m/%Y %H:%M")),
+        form_data(world, name="Bản tin chiều (sửa)", **when(later)),
     )
     # No conflict with its own previous version: saved at once.
     assert response.status_code == 302
