@@ -5,14 +5,15 @@ import datetime
 
 from django import forms
 from django.core.exceptions import PermissionDenied
-from django.db.models import Q
+from django.db.models import Count, Q
+from django.db.models.functions import Substr
 from django.http import HttpResponse
 from django.template.response import TemplateResponse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from newsroom.models import AdministrativeUnit, Membership
+from newsroom.models import AdministrativeUnit, Membership, NewsItem
 from newsroom.selectors import unit_list_for_user
 
 from .charts import bar_chart
@@ -64,9 +65,44 @@ class ReportForm(forms.Form):
         return start, end
 
 
-def _initial(user):
+SESSION_KEY = "reports:last"
+
+
+def _home_unit(user):
+    """The unit a user's statistics open on: their own unit (the widest where they hold a
+    role); for a superuser without one, the province where the most items were written."""
+    units = report_units_for_user(user)
+    if not user.is_superuser or Membership.objects.filter(user=user).exists():
+        own = (
+            Membership.objects.filter(user=user, unit__in=units)
+            .select_related("unit")
+            .order_by("unit__depth", "unit__path")
+            .first()
+        )
+        return own.unit if own else units.order_by("depth", "path").first()
+    steplen = AdministrativeUnit.steplen
+    busiest = (
+        NewsItem.objects.annotate(top=Substr("unit__path", 1, steplen))
+        .values("top")
+        .annotate(n=Count("pk"))
+        .order_by("-n", "top")
+        .first()
+    )
+    if busiest:
+        unit = units.filter(path=busiest["top"]).first()
+        if unit is not None:
+            return unit
+    return units.order_by("depth", "path").first()
+
+
+def _initial(request):
+    """What the dashboard opens on: the unit and period last shown to this user in this
+    session, else their own unit over the last 30 days."""
+    last = request.session.get(SESSION_KEY)
+    if last:
+        return last
     today = timezone.localdate()
-    unit = report_units_for_user(user).order_by("depth", "path").first()
+    unit = _home_unit(request.user)
     return {
         "unit": unit.pk if unit else None,
         "start": (today - datetime.timedelta(days=29)).strftime("%d/%m/%Y"),
@@ -118,10 +154,18 @@ def dashboard(request):
     user = request.user
     if not user.is_superuser and not Membership.objects.filter(user=user).exists():
         raise PermissionDenied
-    data = request.GET if "unit" in request.GET else _initial(user)
+    data = request.GET if "unit" in request.GET else _initial(request)
     form = ReportForm(data, user=user)
+    if not form.is_valid() and "unit" not in request.GET:
+        request.session.pop(SESSION_KEY, None)  # a remembered unit the user lost
+        form = ReportForm(_initial(request), user=user)
     report = tables = charts = None
     if form.is_valid():
+        request.session[SESSION_KEY] = {
+            "unit": form.cleaned_data["unit"].pk,
+            "start": form.cleaned_data["start"].strftime("%d/%m/%Y"),
+            "end": form.cleaned_data["end"].strftime("%d/%m/%Y"),
+        }
         start, end = form.period()
         unit = form.cleaned_data["unit"]
         report = report_build(unit=unit, start=start, end=end)

@@ -206,3 +206,36 @@ def test_dashboard_is_confined_to_the_users_units(history):
     outsider = make_user("khach", is_staff=True)
     client.force_login(outsider)
     assert client.get(reverse("reports_dashboard")).status_code in (302, 403)
+
+
+def _selected_unit(html: str) -> str:
+    select = html[html.index('name="unit"') :]
+    select = select[: select.index("</select>")]
+    return re.search(r'<option value="(\d+)"[^>]*selected', select).group(1)
+
+
+def test_statistics_open_on_the_users_own_unit_with_its_figures(history):
+    units = history["units"]
+    approver = make_user("duyet_x2", unit=units["X"], role=Role.APPROVER)
+    client = Client()
+    client.force_login(approver)
+    html = client.get(reverse("reports_dashboard")).content.decode()
+    assert _selected_unit(html) == str(units["X"].pk)  # not the first province
+    # Commune A's bulletin was submitted in the last 30 days: not a page of zeros.
+    with translation.override("vi"):
+        submitted, count = str(MEASURE_LABELS["submitted"]), translation.gettext("Count")
+    bars = re.findall(r"<rect [^>]*><title>([^<]+?) — ([^<]+?): ([\d.,]+)</title></rect>", html)
+    assert (submitted, count, "2") in bars  # commune A's two submissions, not zeros
+
+
+def test_a_superuser_opens_on_the_province_where_the_work_is_then_on_the_last_choice(history):
+    client = Client()
+    client.force_login(history["admin"])
+    html = client.get(reverse("reports_dashboard")).content.decode()
+    assert _selected_unit(html) == str(history["units"]["P"].pk)
+    # The last unit and period chosen come back next time.
+    today = timezone.localdate().strftime("%d/%m/%Y")
+    unit = history["units"]["X"]
+    client.get(reverse("reports_dashboard"), {"unit": unit.pk, "start": today, "end": today})
+    html = client.get(reverse("reports_dashboard")).content.decode()
+    assert _selected_unit(html) == str(unit.pk) and html.count(f'value="{today}"') == 2
