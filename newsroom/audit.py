@@ -12,7 +12,9 @@ Standard actions stay Wagtail's (``wagtail.create``, ``wagtail.edit``,
 - ``nguon.reform``: an administrative reform moved the item to another unit
   (``data.from``/``data.to`` with codes and names);
 - ``nguon.self_approve``: a step was approved by the version's own author or submitter,
-  which ``NGUON_ALLOW_SELF_APPROVAL`` allows (off by default).
+  which ``NGUON_ALLOW_SELF_APPROVAL`` allows (off by default);
+- ``nguon.intake_token_issue`` / ``nguon.intake_token_revoke`` (on the token): an intake
+  API token was issued or revoked (``data.for``, ``data.prefix``, ``data.via``).
 
 Every log entry of a news item also records, in ``data["nguon"]``, the level and the unit
 (code and name *at the time*) it happened at, so history survives unit reforms.
@@ -37,6 +39,8 @@ NGUON_ACTIONS = {
     "nguon.correct": (_("Correct"), _("Correction published")),
     "nguon.embargo": (_("Embargo"), _("Embargo set")),
     "nguon.reform": (_("Administrative reform"), _("Moved by an administrative reform")),
+    "nguon.intake_token_issue": (_("Issue intake token"), _("Intake API token issued")),
+    "nguon.intake_token_revoke": (_("Revoke intake token"), _("Intake API token revoked")),
     "nguon.self_approve": (
         _("Self-approval"),
         _("Approved by its own author or submitter (allowed by the province's setting)"),

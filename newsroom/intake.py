@@ -15,13 +15,15 @@ from dataclasses import dataclass
 
 import nh3
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from wagtail.log_actions import log
 
 from . import policy
-from .models import AdministrativeUnit, Category, IntakeRecord, IntakeToken, NewsItem
+from .models import AdministrativeUnit, Category, IntakeRecord, IntakeToken, NewsItem, Role
 
 BODY_TAGS = {"p", "br", "h2", "h3", "b", "strong", "i", "em", "ol", "ul", "li", "a"}
 LANGUAGES = {"vi", "en"}
@@ -39,13 +41,74 @@ class IntakeError(Exception):
         return {"error": self.message, "field": self.field}
 
 
-def intake_token_issue(*, user, name: str) -> tuple[IntakeToken, str]:
-    """A new token for ``user``; the raw value is returned once and stored only hashed."""
+def intake_token_users(*, by):
+    """The accounts ``by`` may issue intake tokens for: reporters of a unit inside a
+    subtree where ``by`` manages members (every active account for a superuser)."""
+    users = get_user_model().objects.filter(is_active=True)
+    if getattr(by, "is_superuser", False):
+        return users.order_by("username")
+    units = policy.units_for(by, "manage_members")
+    return (
+        users.filter(memberships__role=Role.REPORTER, memberships__unit__in=units)
+        .distinct()
+        .order_by("username")
+    )
+
+
+def intake_token_list(*, by):
+    """Tokens of the accounts ``by`` may manage, newest first (never the secret)."""
+    return (
+        IntakeToken.objects.filter(user__in=intake_token_users(by=by))
+        .select_related("user")
+        .order_by("-created_at", "-pk")
+    )
+
+
+def _check_may_manage(by, user) -> None:
+    if by is not None and not intake_token_users(by=by).filter(pk=user.pk).exists():
+        raise PermissionDenied(_("You cannot manage intake tokens for this account."))
+
+
+@transaction.atomic
+def intake_token_issue(*, user, name: str, by=None, via: str = "") -> tuple[IntakeToken, str]:
+    """A new token for ``user``; the raw value is returned once and stored only hashed.
+
+    ``by`` (the admin screen) must manage members of a unit where ``user`` reports;
+    without ``by`` (the ``intake_token`` command, code) nobody is checked. Logged as
+    ``nguon.intake_token_issue`` on the token with who it is for and the prefix."""
+    name = (name or "").strip()
+    if not name:
+        raise ValidationError({"name": _("Enter a name for the token.")})
+    _check_may_manage(by, user)
     raw = secrets.token_urlsafe(32)
     token = IntakeToken.objects.create(
-        user=user, name=name, key_hash=_sha256(raw.encode()), prefix=raw[:8]
+        user=user, name=name[:100], key_hash=_sha256(raw.encode()), prefix=raw[:8]
+    )
+    log(
+        instance=token,
+        action="nguon.intake_token_issue",
+        user=by,
+        data={"for": user.get_username(), "prefix": token.prefix, "via": via or "admin"},
     )
     return token, raw
+
+
+@transaction.atomic
+def intake_token_revoke(*, token: IntakeToken, by=None, via: str = "") -> IntakeToken:
+    """Revoke ``token`` now (idempotent); the intake API refuses it from the next request.
+    Logged as ``nguon.intake_token_revoke``."""
+    token = IntakeToken.objects.select_for_update().select_related("user").get(pk=token.pk)
+    _check_may_manage(by, token.user)
+    if token.revoked_at is None:
+        token.revoked_at = timezone.now()
+        token.save(update_fields=["revoked_at"])
+        log(
+            instance=token,
+            action="nguon.intake_token_revoke",
+            user=by,
+            data={"for": token.user.get_username(), "prefix": token.prefix, "via": via or "admin"},
+        )
+    return token
 
 
 def intake_token_check(raw: str) -> IntakeToken | None:

@@ -192,9 +192,10 @@ register_snippet(CategoryViewSet)
 
 
 from django.urls import path, reverse  # noqa: E402
-from wagtail.admin.menu import AdminOnlyMenuItem  # noqa: E402
+from wagtail.admin.menu import AdminOnlyMenuItem, MenuItem  # noqa: E402
 from wagtail.admin.widgets import ListingButton  # noqa: E402
 
+from .intake_views import may_manage_tokens, token_index  # noqa: E402
 from .panels import AwaitingApprovalPanel, NoticesPanel  # noqa: E402
 from .reform_views import reform_view  # noqa: E402
 
@@ -218,7 +219,20 @@ def register_newsroom_urls():
         path("newsroom/items/<int:pk>/audit/", audit_view, name="newsroom_item_audit"),
         path("newsroom/items/<int:pk>/withdraw/", withdraw_view, name="newsroom_item_withdraw"),
         path("newsroom/reform/", reform_view, name="newsroom_reform"),
+        path("newsroom/intake-tokens/", token_index, name="newsroom_intake_tokens"),
     ]
+
+
+class IntakeTokensMenuItem(MenuItem):
+    def is_shown(self, request):
+        return may_manage_tokens(request.user)
+
+
+@hooks.register("register_settings_menu_item")
+def register_intake_tokens_menu_item():
+    return IntakeTokensMenuItem(
+        _("Intake app tokens"), reverse("newsroom_intake_tokens"), icon_name="key", order=850
+    )
 
 
 @hooks.register("register_settings_menu_item")
