@@ -26,8 +26,10 @@ import tempfile
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from datetime import timedelta
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from django.conf import settings
@@ -60,6 +62,56 @@ class AssetFailed(Exception):
     """A permanent failure: retrying with the same source cannot help."""
 
 
+@dataclass
+class OutputInfo:
+    """What an output holds, read back with PyAV (``describe_output``); None where the
+    output has no such stream or the container does not say."""
+
+    duration: float | None = None
+    bit_rate: int | None = None
+    audio_codec: str | None = None
+    channels: int | None = None
+    sample_rate: int | None = None
+    audio_bit_rate: int | None = None
+    audio_duration: float | None = None
+    video_codec: str | None = None
+    width: int | None = None
+    height: int | None = None
+    frame_rate: float | None = None
+
+
+@dataclass
+class BranchResult:
+    """One output after verification (``_verify``): where it is, what it holds, how loud
+    it measured, and what is wrong with it (``problem``, empty when nothing is)."""
+
+    path: Path
+    gain_db: float | None
+    info: OutputInfo | None = None
+    # As stored on the rendition: the measurement, the gain applied and the target.
+    loudness: dict[str, float | None] = field(default_factory=dict)
+    # Measured minus target (LU); None when not measured or the source is silent.
+    loudness_error: float | None = None
+    # Measured true peak minus the ceiling (dB; negative: room left); None if unmeasured.
+    peak_over: float | None = None
+    problem: str = ""
+
+
+@dataclass(frozen=True)
+class PlacedFile:
+    """A verified output moved to its storage name, with what the rendition row records."""
+
+    result: BranchResult
+    name: str
+    size: int
+    sha256: str
+
+
+# profile name -> its verified output; profile name -> why it failed.
+Results = dict[str, BranchResult]
+Failures = dict[str, str]
+
+
 def worker_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
@@ -86,7 +138,7 @@ def time_limits(duration: float | None, kind: str) -> tuple[int, int]:
     return soft, soft + 120
 
 
-def claim_is_dead(asset: MediaAsset, *, now=None) -> bool:
+def claim_is_dead(asset: MediaAsset, *, now: datetime | None = None) -> bool:
     """True when an asset marked processing has nobody working on it any more."""
     now = now or timezone.now()
     if not asset.heartbeat_at or now - asset.heartbeat_at > _lease():
@@ -154,12 +206,12 @@ class _Heartbeat:
         finally:
             connection.close()
 
-    def __enter__(self):
+    def __enter__(self) -> _Heartbeat:
         if self.threaded:
             self._thread.start()
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: object) -> None:
         self._stop.set()
         self._dirty.set()
         if self._thread.is_alive():
@@ -177,7 +229,9 @@ def _needs_build(rendition: Rendition) -> bool:
     )
 
 
-def _claim(asset_id: int, profiles: list[str] | None, me: str):
+def _claim(
+    asset_id: int, profiles: list[str] | None, me: str
+) -> tuple[MediaAsset | None, list[Rendition] | None]:
     """Lock the asset, decide what to build, mark it ours. Returns (asset, [renditions]) or
     (asset, None) when there is nothing for this runner to do, or (None, None) if gone."""
     with transaction.atomic():
@@ -289,8 +343,15 @@ def _local_source(asset: MediaAsset, workdir: Path) -> Path:
         path = Path(asset.file.path)
     except NotImplementedError:  # a remote storage: fetch it once into the work folder
         path = workdir / f"source.{asset.container_suffix or 'bin'}"
-        with asset.file.open("rb") as src, open(path, "wb") as dst:
-            shutil.copyfileobj(src, dst, 1024 * 1024)
+        with asset.file.storage.open(asset.file.name, "rb") as src:
+            obj = getattr(src, "obj", None)
+            if hasattr(obj, "download_file"):
+                # django-storages' S3File: boto3 writes the object straight to the work
+                # folder (ranged GETs in parallel), instead of spooling a copy first.
+                obj.download_file(str(path))
+            else:
+                with open(path, "wb") as dst:
+                    shutil.copyfileobj(src, dst, 1024 * 1024)
         return path
     if not path.is_file():
         raise FileNotFoundError(f"source file is missing: {asset.file.name}")
@@ -300,34 +361,32 @@ def _local_source(asset: MediaAsset, workdir: Path) -> Path:
 # --- verification --------------------------------------------------------------------------
 
 
-def describe_output(path: Path) -> dict:
+def describe_output(path: Path) -> OutputInfo:
     """Codec, channels, rate, size and duration of an output, read back with PyAV; one frame
     of each stream is decoded, so a muxed-but-undecodable file fails here."""
-    info: dict = {}
+    info = OutputInfo()
     demuxer = output_demuxer(path)
     with open_media(path, container=demuxer) as container:
         if container.duration:
-            info["duration"] = container.duration / 1_000_000
-        info["bit_rate"] = container.bit_rate or None
+            info.duration = container.duration / 1_000_000
+        info.bit_rate = container.bit_rate or None
         for stream in container.streams:
             ctx = stream.codec_context
             if ctx is None:
                 continue
-            if stream.type == "audio" and "audio_codec" not in info:
-                info.update(
-                    audio_codec=ctx.name,
-                    channels=ctx.channels,
-                    sample_rate=ctx.sample_rate,
-                    audio_bit_rate=ctx.bit_rate or None,
-                )
+            if stream.type == "audio" and info.audio_codec is None:
+                info.audio_codec = ctx.name
+                info.channels = ctx.channels
+                info.sample_rate = ctx.sample_rate
+                info.audio_bit_rate = ctx.bit_rate or None
                 if stream.duration and stream.time_base:
-                    info["audio_duration"] = float(stream.duration * stream.time_base)
-            elif stream.type == "video" and "video_codec" not in info:
-                info.update(video_codec=ctx.name, width=ctx.width, height=ctx.height)
+                    info.audio_duration = float(stream.duration * stream.time_base)
+            elif stream.type == "video" and info.video_codec is None:
+                info.video_codec, info.width, info.height = ctx.name, ctx.width, ctx.height
                 rate = stream.average_rate or stream.guessed_rate
-                info["frame_rate"] = float(rate) if rate else None
-    for kind in ("audio", "video"):
-        if f"{kind}_codec" in info:
+                info.frame_rate = float(rate) if rate else None
+    for kind, codec in (("audio", info.audio_codec), ("video", info.video_codec)):
+        if codec is not None:
             with open_media(path, container=demuxer) as container:
                 stream = getattr(container.streams, kind)[0]
                 if next(iter(container.decode(stream)), None) is None:
@@ -335,27 +394,27 @@ def describe_output(path: Path) -> dict:
     return info
 
 
-def _check_output(branch: Branch, info: dict, source: SourceInfo) -> str:
+def _check_output(branch: Branch, info: OutputInfo, source: SourceInfo) -> str:
     """An empty string if ``info`` is what ``branch.profile`` promises, else the reason."""
     p = branch.profile
     if p.has_audio and source.has_audio:
         want = p.codec if p.type == "audio" else "aac"
-        got = info.get("audio_codec")
+        got = info.audio_codec
         if got is None:
             return "no audio stream in the output"
         if not got.startswith(want.split("_")[0]):
             return f"audio codec {got} instead of {want}"
-        if info.get("channels") != out_channels(p, source):
-            return f"{info.get('channels')} channels instead of {out_channels(p, source)}"
-        if p.sample_rate and info.get("sample_rate") != p.sample_rate:
-            return f"{info.get('sample_rate')} Hz instead of {p.sample_rate}"
+        if info.channels != out_channels(p, source):
+            return f"{info.channels} channels instead of {out_channels(p, source)}"
+        if p.sample_rate and info.sample_rate != p.sample_rate:
+            return f"{info.sample_rate} Hz instead of {p.sample_rate}"
     if p.type == "video":
-        if info.get("video_codec") != "h264":
-            return f"video codec {info.get('video_codec')} instead of h264"
-        short = min(info.get("width") or 0, info.get("height") or 0)
+        if info.video_codec != "h264":
+            return f"video codec {info.video_codec} instead of h264"
+        short = min(info.width or 0, info.height or 0)
         if short > (p.short_side or 10**6):
-            return f"picture {info.get('width')}x{info.get('height')} over {p.short_side}p"
-    if p.type in ("poster", "waveform") and not info.get("video_codec"):
+            return f"picture {info.width}x{info.height} over {p.short_side}p"
+    if p.type in ("poster", "waveform") and not info.video_codec:
         return "no picture in the output"
     return ""
 
@@ -385,8 +444,8 @@ def asset_process(*, asset_id: int, profiles: list[str] | None = None) -> MediaA
         for old in workdir.parent.iterdir():
             shutil.rmtree(old, ignore_errors=True)
     workdir.mkdir(parents=True, exist_ok=True)
-    results: dict[str, dict] = {}
-    failures: dict[str, str] = {}
+    results: Results = {}
+    failures: Failures = {}
     try:
         with _Heartbeat(asset.pk, me) as beat:
             results, failures = _run(asset, specs, workdir, beat)
@@ -404,12 +463,15 @@ def asset_process(*, asset_id: int, profiles: list[str] | None = None) -> MediaA
     return asset
 
 
-def _run(asset: MediaAsset, specs: dict[str, Profile], workdir: Path, beat: _Heartbeat):
+def _run(
+    asset: MediaAsset, specs: dict[str, Profile], workdir: Path, beat: _Heartbeat
+) -> tuple[Results, Failures]:
+    """Measure, transcode, verify and correct in ``workdir``; nothing is published."""
     source_path = _local_source(asset, workdir)
     source = SourceInfo.from_probe(asset.probe)
     soft, _hard = time_limits(asset.duration, asset.kind)
     profiles = list(specs.values())
-    failures: dict[str, str] = {}
+    failures: Failures = {}
 
     # 1. Measure once (one decode, every distinct pre-gain chain).
     measured: dict[str, Loudness] = {}
@@ -496,23 +558,35 @@ _SLOPE_MIN, _SLOPE_MAX = 0.2, 1.0
 _TRIM_MARGIN_DB = 0.3
 
 
-def _peak_over(result: dict) -> float:
+def _peak_over(result: BranchResult) -> float:
     """dB by which an output's measured true peak exceeds its ceiling (0 when within)."""
-    return max(0.0, result.get("peak_over") or 0.0)
+    return max(0.0, result.peak_over or 0.0)
 
 
-def _needs_correction(result: dict, threshold: float) -> bool:
-    error = result.get("loudness_error")
+def _needs_correction(result: BranchResult, threshold: float) -> bool:
+    error = result.loudness_error
     return _peak_over(result) > 0 or (error is not None and abs(error) > threshold)
 
 
-def _badness(result: dict) -> tuple[float, float]:
+def _badness(result: BranchResult) -> tuple[float, float]:
     """How far an output is from its promises: a true peak over the ceiling first (a broken
     promise), then the distance from the loudness target."""
-    return _peak_over(result), abs(result.get("loudness_error") or 0.0)
+    return _peak_over(result), abs(result.loudness_error or 0.0)
 
 
-def _correct(names, results, *, specs, passes: int, threshold: float, transcode) -> None:
+# A corrective transcode: (profiles, gain adjustments, ceiling trims, pass number) -> results.
+Transcode = Callable[[list[Profile], dict[str, float], dict[str, float], int], Results]
+
+
+def _correct(
+    names: list[str],
+    results: Results,
+    *,
+    specs: dict[str, Profile],
+    passes: int,
+    threshold: float,
+    transcode: Transcode,
+) -> None:
     """Move each branch in ``names`` to its target by changing its gain, and under its
     true-peak ceiling by forcing and lowering its limiter, at most ``passes`` times,
     keeping the best output in ``results`` (``_badness``: within the ceiling first, then
@@ -527,18 +601,18 @@ def _correct(names, results, *, specs, passes: int, threshold: float, transcode)
     limiter raised by the unused room (a limiter-bound source, such as sawtooth bursts
     through the loudspeaker's speech band, cannot get louder any other way)."""
     # name -> [(gain adjustment, error)], starting from the first transcode (adjustment 0).
-    tried = {name: [(0.0, results[name].get("loudness_error") or 0.0)] for name in names}
+    tried = {name: [(0.0, results[name].loudness_error or 0.0)] for name in names}
     latest = {name: results[name] for name in names}
     trim: dict[str, float] = {}
     for n in range(1, passes + 1):
-        adjust = {}
+        adjust: dict[str, float] = {}
         for name, points in tried.items():
             (g0, e0), (g1, e1) = points[-2] if len(points) > 1 else (None, None), points[-1]
             slope = 1.0
             if g0 is not None and g1 != g0:
                 slope = min(_SLOPE_MAX, max(_SLOPE_MIN, (e1 - e0) / (g1 - g0)))
             adjust[name] = g1 - e1 / slope if abs(e1) > threshold else g1
-            over, headroom = _peak_over(latest[name]), -(latest[name].get("peak_over") or 0.0)
+            over, headroom = _peak_over(latest[name]), -(latest[name].peak_over or 0.0)
             if over:  # kept in later passes, deepened while the peak is still over
                 trim[name] = trim.get(name, 0.0) + over + _TRIM_MARGIN_DB
             elif e1 < -threshold and headroom > _TRIM_MARGIN_DB:
@@ -549,11 +623,11 @@ def _correct(names, results, *, specs, passes: int, threshold: float, transcode)
                           {k: v for k, v in trim.items() if k in adjust}, n)  # fmt: skip
         for name, r in fixed.items():
             logger.info("correction %d of %s: gain %+.2f dB, limiter %+.2f dB -> %s", n, name,
-                        adjust[name], -trim.get(name, 0.0), r.get("loudness"))  # fmt: skip
-            if r.get("loudness_error") is None:
+                        adjust[name], -trim.get(name, 0.0), r.loudness)  # fmt: skip
+            if r.loudness_error is None:
                 continue
             latest[name] = r
-            tried[name].append((adjust[name], r["loudness_error"]))
+            tried[name].append((adjust[name], r.loudness_error))
             if _badness(r) <= _badness(results[name]):
                 results[name] = r
         tried = {
@@ -565,8 +639,22 @@ def _correct(names, results, *, specs, passes: int, threshold: float, transcode)
             return
 
 
-def _corrective_pass(source_path, again, source, measured, workdir, *, beat, max_gain,
-                     metadata, adjust, trim, soft, n, of) -> dict[str, dict]:  # fmt: skip
+def _corrective_pass(
+    source_path: Path,
+    again: list[Profile],
+    source: SourceInfo,
+    measured: dict[str, Loudness],
+    workdir: Path,
+    *,
+    beat: _Heartbeat,
+    max_gain: float,
+    metadata: dict[str, str],
+    adjust: dict[str, float],
+    trim: dict[str, float],
+    soft: int,
+    n: int,
+    of: int,
+) -> Results:
     """Transcode the branches in ``again`` with their gains moved by ``adjust`` (dB) and
     their limiter ceilings lowered by ``trim`` (dB)."""
     fix = plan_transcode(source_path, again, source, measured, workdir, max_gain_db=max_gain,
@@ -582,10 +670,11 @@ def _corrective_pass(source_path, again, source, measured, workdir, *, beat, max
     return _verify(fix.branches, source, measured)
 
 
-def _collect(results: dict[str, dict], failures: dict[str, str]):
+def _collect(results: Results, failures: Failures) -> tuple[Results, Failures]:
+    """Move the outputs with a problem from ``results`` to ``failures``."""
     for name, r in list(results.items()):
-        if r.get("problem"):
-            failures[name] = r["problem"]
+        if r.problem:
+            failures[name] = r.problem
             del results[name]
     return results, failures
 
@@ -602,26 +691,26 @@ def _bext(asset: MediaAsset) -> dict[str, str]:
     }
 
 
-def _verify(branches: list[Branch], source: SourceInfo, measured) -> dict[str, dict]:
-    def one(branch: Branch) -> tuple[str, dict]:
+def _verify(branches: list[Branch], source: SourceInfo, measured: dict[str, Loudness]) -> Results:
+    def one(branch: Branch) -> tuple[str, BranchResult]:
         p = branch.profile
-        result = {"path": branch.path, "gain_db": branch.gain_db}
+        result = BranchResult(path=branch.path, gain_db=branch.gain_db)
         try:
             if not branch.path.is_file() or branch.path.stat().st_size == 0:
                 raise OSError("ffmpeg wrote no output")
             info = describe_output(branch.path)
         except Exception as exc:
-            result["problem"] = f"unreadable output: {exc}"
+            result.problem = f"unreadable output: {exc}"
             return p.name, result
-        result["info"] = info
+        result.info = info
         problem = _check_output(branch, info, source)
         if not problem and p.has_audio and source.has_audio and p.target is not None:
             loud = measure(branch.path, container=output_demuxer(branch.path))
-            result["loudness"] = {**loud.as_dict(), "gain_db": round(branch.gain_db or 0, 2),
-                                  "target": p.target}  # fmt: skip
+            result.loudness = {**loud.as_dict(), "gain_db": round(branch.gain_db or 0, 2),
+                               "target": p.target}  # fmt: skip
             if measured and not measured[""].silent:
                 error = loud.integrated - p.target
-                result["loudness_error"] = error
+                result.loudness_error = error
                 if abs(error) > p.tolerance:
                     problem = (
                         f"loudness {loud.integrated:.1f} LUFS is outside "
@@ -629,14 +718,14 @@ def _verify(branches: list[Branch], source: SourceInfo, measured) -> dict[str, d
                     )
             # The ceiling is a promise like the target: enforced on the delivered file.
             if p.true_peak is not None and loud.true_peak is not None:
-                result["peak_over"] = loud.true_peak - p.true_peak
+                result.peak_over = loud.true_peak - p.true_peak
                 if loud.true_peak > p.true_peak:
                     over = (
                         f"true peak {loud.true_peak:.1f} dBTP is above the "
                         f"{p.true_peak:g} dBTP ceiling"
                     )
                     problem = f"{problem}; {over}" if problem else over
-        result["problem"] = problem
+        result.problem = problem
         return p.name, result
 
     # Every output at once, each its own process (at most four): on two cores three
@@ -648,13 +737,18 @@ def _verify(branches: list[Branch], source: SourceInfo, measured) -> dict[str, d
         return dict(pool.map(one, branches))
 
 
-def _publish(asset, specs, results, failures, me: str) -> None:
+def _publish(
+    asset: MediaAsset, specs: dict[str, Profile], results: Results, failures: Failures, me: str
+) -> None:
     """Move verified files to their names, then mark rows ready, if the claim is ours."""
-    placed: dict[str, dict] = {}
+    placed: dict[str, PlacedFile] = {}
     for name, r in results.items():
-        path: Path = r["path"]
-        placed[name] = {**r, "size": path.stat().st_size, "sha256": _sha256(path)}
-        placed[name]["name"] = _publish_file(path, _target_name(asset, specs[name]))
+        placed[name] = PlacedFile(
+            result=r,
+            size=r.path.stat().st_size,
+            sha256=_sha256(r.path),
+            name=_publish_file(r.path, _target_name(asset, specs[name])),
+        )
     now = timezone.now()
     with transaction.atomic():
         locked = MediaAsset.objects.select_for_update().filter(pk=asset.pk).first()
@@ -662,28 +756,26 @@ def _publish(asset, specs, results, failures, me: str) -> None:
             # Deleted while ffmpeg ran, or a recovery gave the job to someone else.
             logger.warning("asset %s: claim lost, results discarded", asset.pk)
             if locked is None:
-                for r in placed.values():
-                    default_storage.delete(r["name"])
+                for f in placed.values():
+                    default_storage.delete(f.name)
             return
-        for name, r in placed.items():
-            info = r.get("info", {})
+        for name, f in placed.items():
+            info = f.result.info or OutputInfo()
             p = specs[name]
             Rendition.objects.filter(asset=asset, profile=name).update(
                 status=Rendition.Status.READY,
-                file=r["name"],
+                file=f.name,
                 mime_type=p.mime_type,
-                size=r["size"],
-                sha256=r["sha256"],
-                duration=info.get("audio_duration") or info.get("duration"),
-                channels=info.get("channels"),
-                sample_rate=info.get("sample_rate"),
-                bitrate=info.get("audio_bit_rate") if p.type == "audio" else info.get("bit_rate"),
-                codec=info.get("audio_codec")
-                if p.type == "audio"
-                else info.get("video_codec") or p.codec,
-                width=info.get("width"),
-                height=info.get("height"),
-                loudness=r.get("loudness") or {},
+                size=f.size,
+                sha256=f.sha256,
+                duration=info.audio_duration or info.duration,
+                channels=info.channels,
+                sample_rate=info.sample_rate,
+                bitrate=info.audio_bit_rate if p.type == "audio" else info.bit_rate,
+                codec=info.audio_codec if p.type == "audio" else info.video_codec or p.codec,
+                width=info.width,
+                height=info.height,
+                loudness=f.result.loudness,
                 error="",
                 updated_at=now,  # feeds use it to notice a new enclosure
             )
@@ -722,5 +814,5 @@ def _record_failure(asset: MediaAsset, names: list[str], exc: Exception, me: str
         locked.save(update_fields=["status", "stage", "error", "worker", "processed_at"])
 
 
-__all__ = ["AssetFailed", "FFmpegError", "asset_process", "claim_is_dead", "time_limits",
-           "work_root", "worker_id"]  # fmt: skip
+__all__ = ["AssetFailed", "BranchResult", "FFmpegError", "OutputInfo", "asset_process",
+           "claim_is_dead", "describe_output", "time_limits", "work_root", "worker_id"]  # fmt: skip

@@ -386,7 +386,7 @@ def test_verification_refuses_an_output_whose_true_peak_is_over_its_ceiling(tmp_
     source = SourceInfo(duration=3.0, has_audio=True, channels=1)
     results = _verify([Branch(profile, mp3, 0.0)], source, {"": Loudness(-20.0, 1.0, -3.0)})
 
-    problem = results["loudspeaker"]["problem"]
+    problem = results["loudspeaker"].problem
     assert "LUFS is outside" not in problem
     assert f"dBTP is above the {measured['TP'] - 3.0:g} dBTP ceiling" in problem
-    assert results["loudspeaker"]["peak_over"] == pytest.approx(3.0, abs=0.15)
+    assert results["loudspeaker"].peak_over == pytest.approx(3.0, abs=0.15)
