@@ -34,7 +34,8 @@ from pathlib import Path, PurePosixPath
 from django.apps import apps
 from django.conf import settings
 from django.core.cache import caches
-from django.core.files.storage import default_storage
+from django.core.files import File
+from django.core.files.storage import FileSystemStorage, default_storage
 from django.db import connection, connections
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare, salted_hmac
@@ -480,9 +481,16 @@ def backup_restore(
 
     restored_files = 0
     if include_media and manifest.get("media"):
+        # An object store (S3) has no local folder: files go back through the storage API
+        # under their own names, unless a folder is named explicitly.
+        into_storage = media_root is None and not isinstance(default_storage, FileSystemStorage)
         root = Path(media_root or settings.MEDIA_ROOT)
         for rel, meta in manifest["files"].items():
             if not rel.startswith("media/"):
+                continue
+            if into_storage:
+                _restore_into_storage(folder / rel, rel.removeprefix("media/"), meta["sha256"])
+                restored_files += 1
                 continue
             dest = _inside(root, rel.removeprefix("media/"))
             dest.parent.mkdir(parents=True, exist_ok=True)
@@ -505,6 +513,24 @@ def backup_restore(
         lines = [f"{label}: expected {a}, found {b}" for label, (a, b) in differing.items()]
         raise BackupError("row counts differ after restore:\n  " + "\n  ".join(lines))
     return RestoreResult(target, restored_files, counts)
+
+
+def _restore_into_storage(source: Path, name: str, sha256: str) -> None:
+    """Put ``source`` at storage ``name`` exactly (replacing what is there), then read it
+    back and compare checksums."""
+    name = str(safe_relative(name))
+    if default_storage.exists(name):
+        default_storage.delete(name)
+    with open(source, "rb") as fh:
+        saved = default_storage.save(name, File(fh))
+    if saved != name:
+        raise BackupError(f"{name}: the storage stored it as {saved}")
+    digest = hashlib.sha256()
+    with default_storage.open(name, "rb") as fh:
+        for block in iter(lambda: fh.read(CHUNK), b""):
+            digest.update(block)
+    if digest.hexdigest() != sha256:
+        raise BackupError(f"{name}: checksum differs after copying into the storage")
 
 
 def caches_clear() -> None:

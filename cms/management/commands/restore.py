@@ -20,7 +20,10 @@ class Command(BaseCommand):
             help="restore into this database (PostgreSQL name or SQLite file; default: current)",
         )
         parser.add_argument("--create-database", action="store_true")
-        parser.add_argument("--media-root", help="restore files here (default: MEDIA_ROOT)")
+        parser.add_argument(
+            "--media-root",
+            help="restore files into this folder (default: the default storage: MEDIA_ROOT, or the S3 bucket)",
+        )
         parser.add_argument("--no-media", action="store_true")
         parser.add_argument(
             "--verify-only", action="store_true", help="check the checksums and stop"
