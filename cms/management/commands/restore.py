@@ -22,7 +22,7 @@ class Command(BaseCommand):
         parser.add_argument("--create-database", action="store_true")
         parser.add_argument(
             "--media-root",
-            help="restore files into this folder (default: the default storage: MEDIA_ROOT, or the S3 bucket)",
+            help="restore files into this folder (default: the default storage, MEDIA_ROOT or S3)",
         )
         parser.add_argument("--no-media", action="store_true")
         parser.add_argument(
