@@ -53,9 +53,11 @@ def seed_base_data() -> None:
 
     if not Page.objects.filter(depth=1).exists():
         locale, _ = Locale.objects.get_or_create(language_code="vi")
-        Page.add_root(instance=Page(title="Root", slug="root", locale=locale, live=True))
+        Page.add_root(
+            instance=Page(title="Gốc", draft_title="Gốc", slug="root", locale=locale, live=True)
+        )
     if not Collection.objects.exists():
-        Collection.add_root(name="Root")
+        Collection.add_root(name="Gốc")
     importlib.import_module("cms.migrations.0002_create_homepage").create_homepage(apps, None)
     importlib.import_module("newsroom.migrations.0002_seed_categories").seed(apps, None)
 

@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from wagtail import hooks
 from wagtail.admin.forms import WagtailAdminModelForm
 from wagtail.admin.menu import Menu, MenuItem, SubmenuMenuItem
+from wagtail.admin.ui.tables import BooleanColumn, Column
 from wagtail.admin.views import generic
 from wagtail.admin.viewsets.model import ModelViewSet
 
@@ -81,7 +82,7 @@ class ClusterViewSet(ModelViewSet):
     icon = "radio-full"
     menu_label = _("Loudspeaker clusters")
     add_to_admin_menu = False
-    list_display = ["name", "commune", "enabled"]
+    list_display = ["name", "commune", BooleanColumn("enabled", label=_("enabled"))]
     list_filter = ["enabled"]
     search_fields = ["name"]
     form_fields = ["name", "commune", "zones", "latitude", "longitude", "enabled"]
@@ -96,7 +97,14 @@ class DeviceViewSet(ModelViewSet):
     icon = "mobile-alt"
     menu_label = _("Loudspeaker devices")
     add_to_admin_menu = False
-    list_display = ["serial", "cluster", "kind", "vendor", "firmware", "last_seen_at"]
+    list_display = [
+        "serial",
+        Column("cluster", label=_("Loudspeaker cluster"), sort_key="cluster"),
+        "kind",
+        "vendor",
+        "firmware",
+        "last_seen_at",
+    ]
     list_filter = ["kind", "enabled"]
     search_fields = ["serial"]
     form_fields = ["cluster", "kind", "serial", "vendor", "model", "firmware", "enabled"]

@@ -133,5 +133,12 @@ class Rendition(models.Model):
         return f"{self.asset_id}:{self.profile}"
 
     @property
+    def profile_label(self) -> str:
+        """The profile as people read it ("for loudspeakers"), see ``PROFILE_LABELS``."""
+        from .profiles import PROFILE_LABELS
+
+        return str(PROFILE_LABELS.get(self.profile, self.profile))
+
+    @property
     def url(self) -> str:
         return self.file.url if self.file else ""

@@ -22,6 +22,7 @@ import copy
 from dataclasses import dataclass, field, fields
 
 from django.conf import settings
+from django.utils.translation import gettext_lazy as _
 
 # The names the portal, the ninjs helpers and the broadcast helper use (docs/media.md).
 LOUDSPEAKER = "loudspeaker"
@@ -32,6 +33,19 @@ WEB_VIDEO_720 = "web_video_720"
 WEB_VIDEO_480 = "web_video_480"
 POSTER = "poster"
 WAVEFORM = "waveform"
+
+# What people read for each profile (the admin's rendition lists); names not listed here
+# (a province's own profiles) are shown as they are.
+PROFILE_LABELS = {
+    LOUDSPEAKER: _("for loudspeakers"),
+    BROADCAST_AUDIO: _("for broadcast (audio)"),
+    WEB_AUDIO: _("for the web (audio)"),
+    BROADCAST_VIDEO: _("for broadcast (video)"),
+    WEB_VIDEO_720: _("for the web (video 720p)"),
+    WEB_VIDEO_480: _("for the web (video 480p)"),
+    POSTER: _("poster image"),
+    WAVEFORM: _("waveform"),
+}
 
 DEFAULT_PROFILES: dict[str, dict] = {
     LOUDSPEAKER: {

@@ -31,7 +31,7 @@ from wagtail.models import ModelLogEntry, TaskState
 
 from core.exports import csv_writer
 
-from .models import NewsItem
+from .models import NewsItem, StepLevel
 
 NGUON_ACTIONS = {
     "nguon.scope": (_("Change distribution scope"), _("Distribution scope changed")),
@@ -104,6 +104,7 @@ def audit_trail(item: NewsItem) -> list[dict]:
         .order_by("timestamp", "pk")
     )
     rows = []
+    levels = dict(StepLevel.choices)  # unit types share the first three values
     for entry in entries:
         data = entry.data or {}
         where = data.get("nguon") or {}
@@ -123,7 +124,7 @@ def audit_trail(item: NewsItem) -> list[dict]:
                 "user_name": (entry.user.get_full_name() if entry.user else "") or "",
                 "action": entry.action,
                 "message": entry.message,
-                "level": where.get("level", ""),
+                "level": str(levels.get(where.get("level", ""), where.get("level", ""))),
                 "unit_code": where.get("unit_code", ""),
                 "unit_name": where.get("unit_name", ""),
                 "comment": _comment(entry),

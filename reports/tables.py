@@ -80,11 +80,12 @@ def report_tables(report: Report) -> list[Table]:
     deliveries = report.deliveries
     if deliveries.get("available"):
         states = [k for k in deliveries.get("totals", {}) if k != "total"]
+        labels = deliveries.get("labels", {})
         tables.append(
             Table(
                 "deliveries",
                 _("Feed and push deliveries"),
-                [_("Subscriber"), _("Total"), *states],
+                [_("Subscriber"), _("Total"), *[labels.get(s, s) for s in states]],
                 [
                     [s["name"], s["total"], *[s.get(state, 0) for state in states]]
                     for s in deliveries["subscribers"]

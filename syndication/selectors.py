@@ -131,7 +131,8 @@ def delivery_summary(*, start: datetime, end: datetime) -> dict:
     """Deliveries created in ``[start, end)``, counted by state for each subscriber.
 
     Returns ``{"subscribers": [{"id", "name", "total", "pending", "in_progress", "success",
-    "retrying", "failed"}...], "totals": {state: n, "total": n}}`` (for the reports app).
+    "retrying", "failed"}...], "totals": {state: n, "total": n}, "labels": {state: label}}``
+    (for the reports app; the labels are what people read in column headers).
     """
     rows = (
         Delivery.objects.filter(created_at__gte=start, created_at__lt=end)
@@ -157,4 +158,8 @@ def delivery_summary(*, start: datetime, end: datetime) -> dict:
         entry["total"] += row["n"]
         totals[row["state"]] += row["n"]
         totals["total"] += row["n"]
-    return {"subscribers": list(by_subscriber.values()), "totals": totals}
+    return {
+        "subscribers": list(by_subscriber.values()),
+        "totals": totals,
+        "labels": {s.value: str(s.label) for s in Delivery.State},
+    }

@@ -1,66 +1,18 @@
 """One full-name rule: family name first ("Nguyễn Văn Phóng") on every screen, in emails,
 in the RSS feed and the item page's JSON-LD."""
 
-import html
 import json
 import re
 
 import pytest
 from django.test import Client
 from django.urls import reverse
-from wagtail.test.utils.form_data import rich_text
 
-from newsroom.models import NewsItem, Role
 from newsroom.services import item_review
-from tests.factories import make_user
+
+from .helpers import REVERSED, RIGHT, byline_offered, created_and_submitted_in_the_editor, login
 
 pytestmark = pytest.mark.django_db
-
-RIGHT, REVERSED = "Nguyễn Văn Phóng", "Phóng Nguyễn Văn"
-
-
-@pytest.fixture
-def people(tree):
-    name = {"first_name": "Phóng", "last_name": "Nguyễn Văn"}
-    return {
-        "rep": make_user("phongvien", unit=tree["A"], role=Role.REPORTER, **name),
-        "a": make_user("duyet_xa", unit=tree["A"], role=Role.APPROVER),
-        "x": make_user("duyet_huyen", unit=tree["X"], role=Role.APPROVER),
-        "p": make_user("duyet_tinh", unit=tree["P"], role=Role.APPROVER),
-    }
-
-
-def login(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
-
-
-def byline_offered(client) -> str:
-    page = client.get(reverse("wagtailsnippets_newsroom_newsitem:add")).content.decode()
-    match = re.search(r'<input[^>]*name="byline"[^>]*>', page)
-    value = re.search(r'value="([^"]*)"', match.group(0))
-    return html.unescape(value.group(1)) if value else ""
-
-
-def created_and_submitted_in_the_editor(tree, people) -> NewsItem:
-    client = login(people["rep"])
-    byline = byline_offered(client)
-    response = client.post(
-        reverse("wagtailsnippets_newsroom_newsitem:add"),
-        {
-            "unit": tree["A"].pk,
-            "kind": "article",
-            "distribution": "province",
-            "headline": "Tân Đồng ra quân làm sạch môi trường",
-            "summary": "Tóm tắt",
-            "body": rich_text("<p>Nội dung</p>"),
-            "byline": byline,
-            "action-submit": "1",
-        },
-    )
-    assert response.status_code == 302, response.content.decode()[:2000]
-    return NewsItem.objects.get(headline="Tân Đồng ra quân làm sạch môi trường")
 
 
 def test_a_new_item_is_signed_by_its_reporter_family_name_first(tree, people):
