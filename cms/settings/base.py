@@ -187,6 +187,19 @@ def s3_storage_options() -> dict:
     }
 
 
+def s3_media_origins(options: dict) -> list[str]:
+    """The origins pages load S3 media from (production's Content-Security-Policy): the
+    custom domain, else the endpoint (and its subdomains: virtual-host addressing puts the
+    bucket in front of the host), else AWS."""
+    if options.get("custom_domain"):
+        return [f"{options.get('url_protocol') or 'https:'}//{options['custom_domain']}"]
+    if options.get("endpoint_url"):
+        scheme, _sep, rest = options["endpoint_url"].partition("://")
+        host = rest.split("/", 1)[0]
+        return [f"{scheme}://{host}", f"{scheme}://*.{host}"]
+    return ["https://*.amazonaws.com"]
+
+
 if STORAGES["default"]["BACKEND"].startswith("storages.backends.s3"):
     STORAGES["default"]["OPTIONS"] = s3_storage_options()
 FILE_UPLOAD_PERMISSIONS = 0o640

@@ -52,8 +52,12 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 
 # --- Content-Security-Policy (cms.middleware.ContentSecurityPolicyMiddleware) -------------
-# Media may come from an S3 custom domain: list extra origins in NGUON_CSP_MEDIA_HOSTS.
-_media = " ".join(["'self'", "blob:", *env_list("NGUON_CSP_MEDIA_HOSTS")])
+# Media may come from the S3 bucket (its origins are added) or elsewhere: list extra origins
+# in NGUON_CSP_MEDIA_HOSTS.
+_s3 = STORAGES["default"].get("OPTIONS") if "s3" in STORAGES["default"]["BACKEND"] else None
+_media = " ".join(
+    ["'self'", "blob:", *(s3_media_origins(_s3) if _s3 else []), *env_list("NGUON_CSP_MEDIA_HOSTS")]
+)
 NGUON_CSP = os.environ.get("NGUON_CSP") or "; ".join(
     [
         "default-src 'self'",

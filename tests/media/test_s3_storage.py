@@ -312,3 +312,39 @@ def test_a_backup_of_the_bucket_restores_into_an_empty_bucket(
                 cursor.execute(f'DROP DATABASE IF EXISTS "{target}" WITH (FORCE)')
     # Every object is back under its own name, byte for byte; nothing went to MEDIA_ROOT.
     assert {k: hashlib.sha256(empty.read(k)).hexdigest() for k in empty.keys()} == before
+
+
+@pytest.mark.parametrize(
+    "extra, origins",
+    [
+        ({"S3_ENDPOINT_URL": "https://s3.hn-1.example.vn"},
+         ["https://s3.hn-1.example.vn", "https://*.s3.hn-1.example.vn"]),
+        ({"S3_ENDPOINT_URL": "http://10.0.0.5:9000", "S3_CUSTOM_DOMAIN": "media.tin.example.vn"},
+         ["https://media.tin.example.vn"]),
+        ({}, ["https://*.amazonaws.com"]),
+    ],
+)  # fmt: skip
+def test_production_lets_portal_pages_play_and_show_media_from_the_bucket(extra, origins):
+    """Without the bucket's origin in the Content-Security-Policy, a browser would refuse
+    the portal's audio, video and pictures served from it."""
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("S3_", "DEBUG"))}
+    env.update(
+        DJANGO_SETTINGS_MODULE="cms.settings.production",
+        SECRET_KEY="q7Jx-2mR9vLk_T4pWz8bN3cYhF6sD1aGeU5oKi0-Zr8tQw2Ea6Yu1Io4PpXc",
+        ALLOWED_HOSTS="tin.example.vn",
+        STORAGE_BACKEND="storages.backends.s3.S3Storage",
+        S3_BUCKET="nguon-media",
+        **extra,
+    )
+    script = "import django; django.setup(); from django.conf import settings; "
+    script += "print(settings.NGUON_CSP)"
+    proc = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True,
+                          text=True, timeout=60)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    directives = dict(d.strip().split(" ", 1) for d in proc.stdout.strip().split(";"))
+    for directive in ("media-src", "img-src"):
+        sources = directives[directive].split()
+        assert all(origin in sources for origin in origins), (directive, sources)
