@@ -9,7 +9,7 @@ receiver may queue a Celery task and the task will see the committed row.
   replace it.
 - ``item_withdrawn(sender=NewsItem, item_id=int, version=int)``: a published item was taken
   back (pubstatus ``canceled``): off the portal, off loudspeaker timelines, a cancel goes to
-  every feed consumer that received it. ``item_unpublished`` is the same signal (old name).
+  every feed consumer that received it.
 """
 
 from django.db import transaction
@@ -17,7 +17,6 @@ from django.dispatch import Signal
 
 item_published = Signal()
 item_withdrawn = Signal()
-item_unpublished = item_withdrawn
 
 
 def announce_item_published(item, *, first: bool) -> None:
@@ -32,6 +31,3 @@ def announce_item_withdrawn(item) -> None:
     transaction.on_commit(
         lambda: item_withdrawn.send(sender=sender, item_id=item_id, version=version)
     )
-
-
-announce_item_unpublished = announce_item_withdrawn

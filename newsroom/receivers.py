@@ -10,7 +10,7 @@ from wagtail.models import ModelLogEntry
 from wagtail.signals import published, task_submitted, unpublished
 
 from .audit import enrich_log_entry
-from .events import announce_item_published, announce_item_unpublished
+from .events import announce_item_published, announce_item_withdrawn
 from .models import Membership, NewsItem, UnitApprovalTaskState
 from .roles import role_group, roles_sync_groups
 
@@ -42,7 +42,7 @@ def on_item_unpublished(sender, instance, **kwargs):
     if instance.version:
         NewsItem.objects.filter(pk=instance.pk).update(withdrawn_at=timezone.now())
         instance.refresh_from_db(fields=["withdrawn_at"])
-    announce_item_unpublished(instance)
+    announce_item_withdrawn(instance)
 
 
 receiver(pre_save, sender=ModelLogEntry)(enrich_log_entry)

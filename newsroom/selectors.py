@@ -113,10 +113,6 @@ def item_list_published(*, unit: AdministrativeUnit | None = None) -> QuerySet[N
     return qs
 
 
-def item_get_published(*, uuid) -> NewsItem | None:
-    return item_list_published().filter(uuid=uuid).first()
-
-
 def item_public_path(item: NewsItem) -> str:
     return item.public_path
 

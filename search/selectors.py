@@ -124,16 +124,6 @@ def _page(results: SearchResults, items_qs, *, editor: bool) -> SearchPage:
     return SearchPage(results=rows, total=results.total, facets=facets)
 
 
-def item_search_public(*, text: str, limit: int = 20, offset: int = 0):
-    """Published items matching ``text``, best first, and the total count."""
-    results = get_backend().search(
-        SearchQuery(text=text, public_only=True, limit=limit, offset=offset)
-    )
-    ids = [hit.item_id for hit in results.hits]
-    by_id: dict[int, NewsItem] = {item.pk: item for item in item_list_public().filter(pk__in=ids)}
-    return [by_id[i] for i in ids if i in by_id], results.total
-
-
 def item_search_page(
     *, text: str, filters: dict, user=None, limit: int = 20, offset: int = 0
 ) -> SearchPage:
