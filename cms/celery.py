@@ -15,7 +15,7 @@ def _ensure_filesystem_broker_dirs() -> None:
     """The filesystem transport expects its folders to exist."""
     from django.conf import settings
 
-    options = getattr(settings, "CELERY_BROKER_TRANSPORT_OPTIONS", None) or {}
+    options = settings.CELERY_BROKER_TRANSPORT_OPTIONS
     if str(settings.CELERY_BROKER_URL).startswith("filesystem://"):
         for key in ("data_folder_in", "data_folder_out", "processed_folder", "control_folder"):
             if options.get(key):

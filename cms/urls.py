@@ -34,7 +34,7 @@ urlpatterns = [
     path("sitemap-<slug:section>.xml", sitemaps.sitemap_section, name=sitemaps.SECTION_URL_NAME),
 ]
 
-if settings.DEBUG or getattr(settings, "NGUON_SERVE_MEDIA", False):
+if settings.DEBUG or settings.NGUON_SERVE_MEDIA:
     urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
 
 urlpatterns += [path("", include(wagtail_urls))]

@@ -73,7 +73,7 @@ def step_notify(*, task_state: UnitApprovalTaskState, reminder: bool = False) ->
 def steps_remind(*, now=None) -> int:
     """Send one reminder for every step waiting longer than the configured time."""
     now = now or timezone.now()
-    hours = float(getattr(settings, "NGUON_APPROVAL_REMINDER_HOURS", 4))
+    hours = settings.NGUON_APPROVAL_REMINDER_HOURS
     due = UnitApprovalTaskState.objects.filter(
         status=TaskState.STATUS_IN_PROGRESS,
         started_at__lte=now - timedelta(hours=hours),

@@ -108,6 +108,9 @@ DATABASES = {
     )
 }
 DATABASES["default"]["ATOMIC_REQUESTS"] = True
+# Persistent connections (DATABASE_CONN_MAX_AGE > 0) are checked before reuse, so web and
+# workers reconnect after a database restart or failover instead of failing once.
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = env_bool("DATABASE_CONN_HEALTH_CHECKS", True)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # The web server and the Celery worker share the file: wait for locks, don't fail.
     DATABASES["default"].setdefault("OPTIONS", {}).update(
@@ -147,6 +150,9 @@ STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", VAR_DIR / "static"))
 STATICFILES_DIRS = [BASE_DIR / "cms" / "static"]
 MEDIA_URL = os.environ.get("MEDIA_URL", "/media/")
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", VAR_DIR / "media"))
+# Django serves MEDIA_URL itself (DEBUG does too): a one-machine site with no web server in
+# front. Behind nginx (docs/deploy.md) the web server serves var/media and this stays off.
+NGUON_SERVE_MEDIA = env_bool("NGUON_SERVE_MEDIA", False)
 STORAGES = {
     "default": {
         "BACKEND": os.environ.get("STORAGE_BACKEND", "django.core.files.storage.FileSystemStorage")
@@ -210,6 +216,7 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 # beside the web server without Redis or RabbitMQ.
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "filesystem://")
 CELERY_BROKER_DIR = Path(os.environ.get("CELERY_BROKER_DIR", VAR_DIR / "celery-broker"))
+CELERY_BROKER_TRANSPORT_OPTIONS: dict = {}
 if CELERY_BROKER_URL.startswith("filesystem://"):
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(CELERY_BROKER_DIR / "out"),
@@ -235,18 +242,6 @@ CELERY_TASK_ROUTES = {
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_BEAT_SCHEDULE: dict = {}
 
-# --- search -----------------------------------------------------------------------------
-ELASTICSEARCH_URL = os.environ.get("ELASTICSEARCH_URL", "")
-NGUON_SEARCH_BACKEND = (
-    "search.backends.elasticsearch.ElasticsearchBackend"
-    if ELASTICSEARCH_URL
-    else "search.backends.embedded.EmbeddedBackend"
-)
-NGUON_SEARCH_INDEX = os.environ.get("NGUON_SEARCH_INDEX", "nguon-items")
-
-# --- broadcast --------------------------------------------------------------------------
-MQTT_URL = os.environ.get("MQTT_URL", "")
-
 # --- wagtail ----------------------------------------------------------------------------
 WAGTAIL_SITE_NAME = os.environ.get("NGUON_SITE_NAME", "Nguồn — Cổng thông tin nguồn")
 WAGTAILADMIN_BASE_URL = os.environ.get("WAGTAILADMIN_BASE_URL", "http://127.0.0.1:8000")
@@ -256,8 +251,9 @@ WAGTAILDOCS_EXTENSIONS = ["pdf", "doc", "docx", "odt", "txt"]
 WAGTAIL_WORKFLOW_REQUIRE_APPROVAL_TO_RESUME = False
 WAGTAIL_FINISH_WORKFLOW_ACTION = "newsroom.publishing.publish_on_chain_end"
 WAGTAILIMAGES_MAX_IMAGE_PIXELS = 128_000_000
-
 LOGIN_URL = "/admin/login/"
+
+# --- logging ----------------------------------------------------------------------------
 # Logs: LOG_FORMAT=json writes one JSON object per line; every record carries the request
 # id (X-Request-ID, see cms/middleware.py) or the Celery task id (cms/logging.py).
 LOG_FORMAT = os.environ.get("LOG_FORMAT", "text").strip().lower()
@@ -272,7 +268,7 @@ NGUON_ITEM_PATH = "/tin/{uuid}/"
 # --- app settings: one block per app, each appended by its owner -------------------------
 # (newsroom) ------------------------------------------------------------------------------
 # Editing an item after an approval makes that approval stale (the changed version is
-# approved again); unchanged steps carry forward (newsroom/models.py UnitApprovalTask.start).
+# approved again); unchanged steps carry forward (newsroom/workflow.py ChainStepRules.start).
 WAGTAIL_WORKFLOW_REQUIRE_REAPPROVAL_ON_EDIT = True
 # Approvers get a reminder when an item waits at their step longer than this.
 NGUON_APPROVAL_REMINDER_HOURS = env_float("NGUON_APPROVAL_REMINDER_HOURS", 4)
@@ -374,6 +370,8 @@ BROADCAST_OFFLINE_AFTER_MINUTES = env_int("BROADCAST_OFFLINE_AFTER_MINUTES", 3)
 BROADCAST_OFFLINE_ALERT_MINUTES = env_int("BROADCAST_OFFLINE_ALERT_MINUTES", 15)
 BROADCAST_TIMELINE_HOURS = 48
 BROADCAST_PLAYLOG_MAX_BATCH = env_int("BROADCAST_PLAYLOG_MAX_BATCH", 500)
+# Push to devices over MQTT when MQTT_URL names a broker (Mosquitto); else devices poll.
+MQTT_URL = os.environ.get("MQTT_URL", "")
 BROADCAST_MQTT_TOPIC_PREFIX = os.environ.get("BROADCAST_MQTT_TOPIC_PREFIX", "nguon/devices")
 # Heartbeats: "auto" buffers them in Redis when the cache is Redis and writes them in bulk
 # every BROADCAST_HEARTBEAT_FLUSH_SECONDS (broadcast.device_api.heartbeats); "off" writes each one.
@@ -424,6 +422,14 @@ CELERY_BEAT_SCHEDULE["syndication-sources-poll"] = {
 # Seconds browsers and proxies may keep a portal page (Cache-Control: public, max-age).
 NGUON_PORTAL_MAX_AGE = env_int("NGUON_PORTAL_MAX_AGE", 60)
 # (search) --------------------------------------------------------------------------------
+# Elasticsearch when ELASTICSEARCH_URL names one, else the embedded backend (docs/search.md).
+ELASTICSEARCH_URL = os.environ.get("ELASTICSEARCH_URL", "")
+NGUON_SEARCH_BACKEND = (
+    "search.backends.elasticsearch.ElasticsearchBackend"
+    if ELASTICSEARCH_URL
+    else "search.backends.embedded.EmbeddedBackend"
+)
+NGUON_SEARCH_INDEX = os.environ.get("NGUON_SEARCH_INDEX", "nguon-items")
 # (reports / operations) ------------------------------------------------------------------
 # Failed admin logins per client address and per user name (cache-based, 429 past the limit).
 NGUON_LOGIN_MAX_FAILURES = env_int("NGUON_LOGIN_MAX_FAILURES", 10)
@@ -433,9 +439,6 @@ NGUON_TRUST_X_FORWARDED_FOR = env_bool("NGUON_TRUST_X_FORWARDED_FOR", False)
 # Content-Security-Policy for HTML (empty: none). Production sets both; see production.py.
 NGUON_CSP = os.environ.get("NGUON_CSP", "")
 NGUON_CSP_ADMIN = os.environ.get("NGUON_CSP_ADMIN", "")
-# Persistent connections (DATABASE_CONN_MAX_AGE > 0) are checked before reuse, so web and
-# workers reconnect after a database restart or failover instead of failing once.
-DATABASES["default"]["CONN_HEALTH_CHECKS"] = env_bool("DATABASE_CONN_HEALTH_CHECKS", True)
 # /readyz fails when the media folder has less free space than this.
 NGUON_READYZ_MIN_FREE_MB = env_int("NGUON_READYZ_MIN_FREE_MB", 100)
 # The key backup manifests are signed with (restore refuses a manifest it does not verify);

@@ -36,6 +36,6 @@ def get_backend() -> SearchBackend:
     """The configured backend, one per process (a new one if its settings change)."""
     return _backend(
         settings.NGUON_SEARCH_BACKEND,
-        getattr(settings, "ELASTICSEARCH_URL", ""),
-        getattr(settings, "NGUON_SEARCH_INDEX", ""),
+        settings.ELASTICSEARCH_URL,
+        settings.NGUON_SEARCH_INDEX,
     )
