@@ -275,43 +275,32 @@ def fanout_reconcile(*, grace_seconds: float = 10, window_hours: int = 48) -> in
     committed them died before its after-commit event ran). Returns how many were done."""
     now = timezone.now()
     since, until = now - timedelta(hours=window_hours), now - timedelta(seconds=grace_seconds)
+    # (record action, the rows that should have one, their time field, the fan-out to redo):
+    # publications first, then withdrawals, each oldest first.
+    kinds = (
+        ("publish", Q(live=True), "version_created_at", deliveries_fanout_publish),
+        ("cancel", Q(live=False), "withdrawn_at", deliveries_fanout_withdraw),
+    )
     done = 0
-    published = (
-        NewsItem.objects.filter(
-            live=True, version__gt=0, version_created_at__gte=since, version_created_at__lt=until
-        )
-        .exclude(
-            Exists(
-                FanoutRecord.objects.filter(
-                    item=OuterRef("pk"), version=OuterRef("version"), action="publish"
+    for action, state, at, fanout in kinds:
+        missed = (
+            NewsItem.objects.filter(
+                state, version__gt=0, **{f"{at}__gte": since, f"{at}__lt": until}
+            )
+            .exclude(
+                Exists(
+                    FanoutRecord.objects.filter(
+                        item=OuterRef("pk"), version=OuterRef("version"), action=action
+                    )
                 )
             )
+            .order_by(at, "pk")
+            .values_list("pk", "version")
         )
-        .order_by("version_created_at", "pk")
-        .values_list("pk", "version")
-    )
-    for pk, version in published:
-        syndicated_item_refresh(item_id=pk)
-        deliveries_fanout_publish(item_id=pk, version=version)
-        done += 1
-    withdrawn = (
-        NewsItem.objects.filter(
-            version__gt=0, withdrawn_at__gte=since, withdrawn_at__lt=until, live=False
-        )
-        .exclude(
-            Exists(
-                FanoutRecord.objects.filter(
-                    item=OuterRef("pk"), version=OuterRef("version"), action="cancel"
-                )
-            )
-        )
-        .order_by("withdrawn_at", "pk")
-        .values_list("pk", "version")
-    )
-    for pk, version in withdrawn:
-        syndicated_item_refresh(item_id=pk)
-        deliveries_fanout_withdraw(item_id=pk, version=version)
-        done += 1
+        for pk, version in missed:
+            syndicated_item_refresh(item_id=pk)
+            fanout(item_id=pk, version=version)
+            done += 1
     return done
 
 

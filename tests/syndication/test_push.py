@@ -307,6 +307,20 @@ def test_the_sweeper_fans_out_a_publication_whose_event_was_lost(units, receiver
     assert receiver.first_seen == [f"urn:uuid:{item.uuid}@1"]
 
 
+def test_the_sweeper_sends_the_cancel_of_a_withdrawal_whose_event_was_lost(units, receiver):
+    make_subscriber(receiver)
+    item = make_item(units["A"], "Tin rút lại", published_at=timezone.now() - timedelta(minutes=9))
+    assert receiver.first_seen == [f"urn:uuid:{item.uuid}@1"]
+    # Withdrawn in a transaction whose after-commit event never ran (the process died).
+    NewsItem.objects.filter(pk=item.pk).update(
+        live=False, withdrawn_at=timezone.now() - timedelta(minutes=5)
+    )
+    deliveries_sweep()
+    assert receiver.first_seen == [f"urn:uuid:{item.uuid}@1", f"urn:uuid:{item.uuid}@1:canceled"]
+    deliveries_sweep()  # reconciled once: the fan-out record stops a second cancel
+    assert len(receiver.bodies_for(f"urn:uuid:{item.uuid}@1:canceled")) == 1
+
+
 def test_a_stuck_in_progress_delivery_is_sent_again_after_its_lease(units, receiver):
     subscriber = make_subscriber(receiver)
     receiver.set_mode("refuse")
