@@ -14,16 +14,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
-REQUIRED = {s.strip() for s in os.environ.get("NGUON_REQUIRE_SERVICES", "").split(",") if s.strip()}
-
-
-def require(service: str, available: bool, reason: str) -> None:
-    """Skip when ``service`` is missing, or fail if the run requires it."""
-    if available:
-        return
-    if service in REQUIRED:
-        pytest.fail(f"{service} is required by NGUON_REQUIRE_SERVICES but {reason}")
-    pytest.skip(reason)
+from tests.support import require
 
 
 @pytest.fixture(autouse=True)
@@ -214,13 +205,3 @@ def celery_worker(_worker_process, settings):
     settings.CELERY_TASK_ALWAYS_EAGER = False
     yield proc, log
     app.conf.task_always_eager = True
-
-
-def wait_for(predicate, *, timeout: float = 60, interval: float = 0.25, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")

@@ -22,9 +22,9 @@ from wagtail.test.utils.form_data import rich_text
 
 from broadcast.models import Cluster, Device
 from broadcast.services import device_token_issue
-from conftest import wait_for
 from media.models import Rendition
 from newsroom.models import Category, NewsItem, Role
+from tests.support import wait_for
 
 from .factories import make_audio, make_tree, make_user
 

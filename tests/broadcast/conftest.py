@@ -13,8 +13,9 @@ from broadcast.device_api import cache as bcache
 from broadcast.models import Cluster, Device, Zone
 from newsroom.models import Role
 from tests.factories import make_audio_asset, make_published_item, make_tree, make_user
+from tests.support import wait_for
 
-from .helpers import add_device, wait_for
+from .helpers import add_device
 
 # The Celery worker process started by the root conftest reads these from the environment:
 # MQTT pushes go to the local Mosquitto under a topic prefix of this run only.
@@ -94,7 +95,7 @@ def redis_cache(settings):
     bcache.local_layer_stop()
     layer = bcache.local_layer()
     assert layer is not None
-    wait_for(lambda: layer.live, "the layer never subscribed")
+    wait_for(lambda: layer.live, timeout=5, interval=0.01, what="the layer to subscribe")
     yield {"location": location, "prefix": prefix, "layer": layer}
     bcache.local_layer_stop()
     redis.Redis.from_url(location).flushdb()

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import time
 from datetime import datetime, timedelta
 
-import pytest
 from django.utils import timezone
 
 from broadcast.device_api import cache as bcache
@@ -26,17 +24,6 @@ def add_device(cluster, serial, *, kind=Device.Kind.LOUDSPEAKER):
 
 def soon(minutes: float = 10, *, now=None):
     return (now or timezone.now()) + timedelta(minutes=minutes)
-
-
-def wait_for(predicate, message, timeout=5.0):
-    """Poll ``predicate`` every 10 ms until it is true; fail with ``message`` after
-    ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.01)
-    pytest.fail(message)
 
 
 class Entry(dict):

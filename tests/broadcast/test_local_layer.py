@@ -21,8 +21,9 @@ from broadcast.device_api import cache as bcache
 from broadcast.models import Device
 from broadcast.services import programme_create
 from broadcast.tokens import token_digest
+from tests.support import wait_for
 
-from .helpers import bearer, soon, wait_for
+from .helpers import bearer, soon
 
 pytestmark = [pytest.mark.django_db, pytest.mark.redis]
 ROOT = Path(__file__).resolve().parents[2]
@@ -134,7 +135,9 @@ def test_a_lost_link_never_leaves_a_stale_304(world, client: Client, redis_cache
     for entry in server.client_list():
         if entry["name"] == bcache.SUBSCRIBER_NAME:
             server.client_kill_filter(_id=entry["id"])
-    wait_for(lambda: not layer.live, "the layer did not notice the lost link")
+    wait_for(
+        lambda: not layer.live, timeout=5, interval=0.01, what="the layer to notice the lost link"
+    )
     assert layer.lookup(token_digest(token)) == (None, None)
 
     # While this process is not listening, another one changes the cluster's version: the
@@ -144,7 +147,7 @@ def test_a_lost_link_never_leaves_a_stale_304(world, client: Client, redis_cache
     changed = client.get(url(device), HTTP_IF_NONE_MATCH=etag, **bearer(token))
     assert changed.status_code == 200 and changed["ETag"] != etag
 
-    wait_for(lambda: layer.live, "the layer did not subscribe again")
+    wait_for(lambda: layer.live, timeout=5, interval=0.01, what="the layer to subscribe again")
     etag = changed["ETag"]
     for _ in range(2):
         assert client.get(url(device), HTTP_IF_NONE_MATCH=etag, **bearer(token)).status_code == 304

@@ -18,7 +18,7 @@ from django.utils import timezone
 from broadcast import mqtt as bmqtt
 from broadcast.models import Command
 from broadcast.services import command_issue, emergency_start
-from conftest import require, wait_for
+from tests.support import require, wait_for
 
 MQTT_URL = os.environ.get("MQTT_URL", "mqtt://127.0.0.1:1883")
 

@@ -15,11 +15,11 @@ from pathlib import Path
 
 import pytest
 
-from conftest import wait_for
 from media.ffmpeg import run_ffmpeg
 from media.models import MediaAsset, Rendition
 from media.services import asset_create
 from tests.factories import make_upload
+from tests.support import wait_for
 from tests.workers import start_worker, stop_worker
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.worker, pytest.mark.slow]

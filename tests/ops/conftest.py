@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import require
+from tests.support import require
 
 CHROMIUM = os.environ.get("NGUON_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [

@@ -15,10 +15,10 @@ from django.utils import timezone
 
 from broadcast.models import Cluster, Device
 from broadcast.services import device_token_issue, programme_create
-from conftest import wait_for
 from media.models import Rendition
 from newsroom.models import Category, NewsItem, Role
 from tests.factories import make_audio, make_tree, make_user
+from tests.support import wait_for
 
 from .conftest import CHROMIUM_ARGS
 

@@ -26,7 +26,6 @@ from django.test import Client
 from django.utils import timezone
 
 from broadcast.services import programme_create
-from conftest import wait_for
 from media.models import MediaAsset, Rendition
 from media.services import asset_create
 from newsroom.models import NewsItem
@@ -39,6 +38,7 @@ from tests.factories import (
     make_upload,
     make_user,
 )
+from tests.support import wait_for
 from tests.workers import start_worker, stop_worker
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]

@@ -19,9 +19,9 @@ from cms.middleware import (
     LoginRateLimitMiddleware,
     RequestIDMiddleware,
 )
-from conftest import wait_for
 from reports.tasks import ops_echo
 from tests.factories import make_user
+from tests.support import wait_for
 
 pytestmark = pytest.mark.django_db
 

@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings as django_settings
 
-from conftest import require
+from tests.support import require
 
 os.environ.setdefault("MQTT_URL", "mqtt://127.0.0.1:1883")
 os.environ.setdefault("BROADCAST_MQTT_TOPIC_PREFIX", f"nguon-test-{os.getpid()}/devices")

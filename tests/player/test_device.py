@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from django.utils import timezone
 
-from conftest import wait_for
+from tests.support import wait_for
 
 from .conftest import rendition_pcm, schedule, server_api
 

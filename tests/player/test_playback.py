@@ -8,7 +8,7 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from conftest import wait_for
+from tests.support import wait_for
 
 from .conftest import rendition_pcm, schedule, server_api
 

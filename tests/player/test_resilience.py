@@ -10,7 +10,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from conftest import wait_for
+from tests.support import wait_for
 
 from .conftest import server_api
 

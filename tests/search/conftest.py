@@ -10,12 +10,12 @@ from dataclasses import dataclass
 import pytest
 from django.utils import timezone
 
-from conftest import require
 from newsroom.models import Category, NewsItem, Role
 from newsroom.services import item_create, item_submit
 from search.backends import get_backend
 from search.services import index_rebuild
 from tests.factories import make_tree, make_user
+from tests.support import require
 
 from .corpus import ARTICLES, CATEGORIES, at
 

@@ -13,10 +13,10 @@ import uuid
 
 import pytest
 
-from conftest import require
 from search.backends import get_backend
 from search.backends.elasticsearch import ElasticsearchBackend, index_body
 from tests.search.test_portal_page import SearchBehaviour
+from tests.support import require
 
 pytestmark = pytest.mark.elasticsearch
 

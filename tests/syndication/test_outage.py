@@ -16,9 +16,9 @@ from django.conf import settings
 from django.db import connections
 from django.utils import timezone
 
-from conftest import wait_for
 from newsroom.models import NewsItem
 from syndication.models import Delivery
+from tests.support import wait_for
 
 from .conftest import make_subscriber, publish
 
