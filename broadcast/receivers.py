@@ -5,6 +5,8 @@
 - A loudspeaker rendition becoming ready: the item (or TTS bulletin) can now be played.
 - Cluster, zone membership and device edits (also from the admin): cached identities of the
   devices concerned are dropped and their cluster's version bumped.
+- ``newsroom.events.units_reformed``: the same for every cluster in the reformed units'
+  subtrees (a device's scopes name its commune's ancestors, which a reform changes).
 """
 
 from django.db import transaction
@@ -13,13 +15,13 @@ from django.dispatch import receiver
 
 from media.models import Rendition
 from media.signals import renditions_ready
-from newsroom.events import item_published, item_withdrawn
+from newsroom.events import item_published, item_withdrawn, units_reformed
 from newsroom.models import NewsItem
 
 from .device_api import cache as bcache
 from .models import Cluster, Device, Slot
 from .programmes.services import items_invalidate, programmes_invalidate
-from .registry import clusters_invalidate, now_and_on_commit
+from .registry import clusters_invalidate, now_and_on_commit, subtrees_q
 
 
 @receiver(item_withdrawn)
@@ -30,6 +32,15 @@ def on_item_withdrawn(sender, item_id, **kwargs):
 @receiver(item_published)
 def on_item_published(sender, item_id, **kwargs):
     items_invalidate([item_id])
+
+
+@receiver(units_reformed)
+def on_units_reformed(sender, unit_ids, **kwargs):
+    """Sent after the reform's commit: the clusters' communes now sit under new ancestors."""
+    cluster_ids = Cluster.objects.filter(subtrees_q(unit_ids, "commune__")).values_list(
+        "pk", flat=True
+    )
+    clusters_invalidate(cluster_ids)
 
 
 def _loudspeaker_ready(asset_id: int) -> None:

@@ -10,13 +10,20 @@ receiver may queue a Celery task and the task will see the committed row.
 - ``item_withdrawn(sender=NewsItem, item_id=int, version=int)``: a published item was taken
   back (pubstatus ``canceled``): off the portal, off loudspeaker timelines, a cancel goes to
   every feed consumer that received it.
+- ``units_reformed(sender=AdministrativeUnit, unit_ids=list[int])``: the administrative tree
+  changed (``newsroom.reform.units_reform``: units moved or merged): the listed units, and
+  every unit under them, may have new ancestors. Channels that cache who is under whom
+  (the loudspeakers' scopes in ``broadcast``) forget it.
 """
 
 from django.db import transaction
 from django.dispatch import Signal
 
+from .models import AdministrativeUnit
+
 item_published = Signal()
 item_withdrawn = Signal()
+units_reformed = Signal()
 
 
 def announce_item_published(item, *, first: bool) -> None:
@@ -31,3 +38,11 @@ def announce_item_withdrawn(item) -> None:
     transaction.on_commit(
         lambda: item_withdrawn.send(sender=sender, item_id=item_id, version=version)
     )
+
+
+def announce_units_reformed(unit_ids) -> None:
+    unit_ids = sorted(set(unit_ids))
+    if unit_ids:
+        transaction.on_commit(
+            lambda: units_reformed.send(sender=AdministrativeUnit, unit_ids=unit_ids)
+        )

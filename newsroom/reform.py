@@ -6,7 +6,8 @@ memberships, approval steps and other apps' rows (loudspeaker clusters, schedule
 move without code in those apps. A row that would duplicate one already at the survivor
 (a unique constraint) stays where it was and is reported. Merged units stay, inactive, so
 old links still resolve; each moved news item gets a ``nguon.reform`` log entry with the
-old and new unit's code and name, and older log entries keep the unit as it was.
+old and new unit's code and name, and older log entries keep the unit as it was. After
+commit, ``units_reformed`` names the units whose ancestry changed (``newsroom.events``).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from dataclasses import dataclass, field
 from django.db import IntegrityError, models, transaction
 from wagtail.log_actions import log
 
+from .events import announce_units_reformed
 from .models import AdministrativeUnit, NewsItem
 
 
@@ -103,6 +105,7 @@ def units_reform(
     """Apply ``moves`` (unit code → new parent code) then ``merges`` (source code →
     surviving code). With ``dry_run`` nothing changes; the report says what would."""
     report = ReformReport(dry_run=dry_run)
+    changed: set[int] = set()  # units with new ancestors (their subtrees too)
     for code, parent_code in moves:
         node, parent = _code(code), _code(parent_code)
         if parent.path.startswith(node.path):
@@ -110,6 +113,7 @@ def units_reform(
         report.add(f"move {node.code} {node.name}: {node.get_parent().code} → {parent.code}")
         if not dry_run:
             node.move(parent, pos="sorted-child")
+            changed.add(node.pk)
     for code, survivor_code in merges:
         source, target = _code(code), _code(survivor_code)
         if target.path.startswith(source.path):
@@ -123,15 +127,19 @@ def units_reform(
             report.add(f"move {child.code} {child.name}: {source.code} → {target.code}")
             if not dry_run:
                 _code(child).move(_code(target), pos="sorted-child")
+                changed.add(child.pk)
         _relink(source, target, report, user=user)
         if not dry_run:
             AdministrativeUnit.objects.filter(pk=source.pk).update(is_active=False)
+            changed.update((source.pk, target.pk))  # rows of the source now at the target
     for label, n in sorted(report.moved_rows.items()):
         report.add(f"{'would relink' if dry_run else 'relinked'} {n} × {label}")
     for label, n in sorted(report.skipped_rows.items()):
         report.add(f"kept {n} × {label} (already present at the surviving unit)")
     if dry_run:
         transaction.set_rollback(True)
+    else:
+        announce_units_reformed(changed)  # after commit: caches of the old tree forget it
     return report
 
 

@@ -21,6 +21,7 @@ from broadcast.services import (
     programme_create,
 )
 from newsroom.events import item_withdrawn
+from newsroom.reform import units_reform
 
 from .helpers import bearer, soon
 
@@ -119,6 +120,27 @@ def test_a_withdrawn_item_changes_the_etag_and_leaves_the_timeline(world, client
     assert second.status_code == 200
     heads = [p["headline"] for p in second.json()["entries"][0]["parts"]]
     assert heads == ["Bản tin tỉnh"]
+
+
+def test_a_commune_moved_by_a_reform_hears_its_new_district_at_the_next_poll(
+    world, client: Client, django_capture_on_commit_callbacks
+):
+    device, token = world["devices"]["A1"]  # commune A, district X
+    schedule_daily(world, items=("bt2",), targets=[{"unit": world["units"]["Y"]}])
+    first = client.get(url(device, "timeline"), **bearer(token))
+    assert first.json()["entries"] == []
+    # The device's identity (its commune's ancestors) is cached: unchanged, a 304.
+    again = client.get(url(device, "timeline"), HTTP_IF_NONE_MATCH=first["ETag"], **bearer(token))
+    assert again.status_code == 304
+
+    with django_capture_on_commit_callbacks(execute=True):
+        units_reform(moves=[(world["units"]["A"].code, world["units"]["Y"].code)])
+
+    moved = client.get(url(device, "timeline"), HTTP_IF_NONE_MATCH=first["ETag"], **bearer(token))
+    assert moved.status_code == 200
+    entries = moved.json()["entries"]
+    assert len(entries) == 2  # district Y's daily bulletin, today and tomorrow
+    assert {p["headline"] for e in entries for p in e["parts"]} == {"Bản tin tỉnh"}
 
 
 def test_revoked_rotated_and_foreign_tokens(world, client: Client):
