@@ -28,7 +28,6 @@ from django.utils import timezone
 from PIL import Image as PILImage
 
 from cms.settings.base import s3_storage_options
-from conftest import wait_for
 from media.models import MediaAsset, Rendition
 from media.services import asset_create, rendition_build
 from tests.factories import (
@@ -40,6 +39,7 @@ from tests.factories import (
     make_upload,
     make_user,
 )
+from tests.support import wait_for
 from tests.workers import start_worker, stop_worker
 
 ACCESS_KEY, SECRET_KEY, REGION = "nguon-test", "nguon-test-secret", "us-east-1"
