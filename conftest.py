@@ -49,7 +49,9 @@ def seed_base_data() -> None:
         )
     if not Collection.objects.exists():
         Collection.add_root(name="Gốc")
-    importlib.import_module("cms.migrations.0002_create_homepage").create_homepage(apps, None)
+    importlib.import_module("cms.migrations.0002_create_homepage").create_homepage(
+        apps, None, app_label="portal"
+    )
     importlib.import_module("newsroom.migrations.0002_seed_categories").seed(apps, None)
 
 

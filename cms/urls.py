@@ -7,10 +7,10 @@ from wagtail.admin.views.reports.audit_logging import LogEntriesView
 from wagtail.documents import urls as wagtaildocs_urls
 
 from newsroom.views import superuser_only
+from portal import sitemaps
 from search import views as search_views
 from syndication import urls as syndication_urls
 
-from . import sitemaps
 from .api import api
 from .health import healthz, readyz
 

@@ -1,17 +1,18 @@
 from django.db import migrations
 
 
-def create_homepage(apps, schema_editor):
+def create_homepage(apps, schema_editor, app_label="cms"):
+    """Also called by the test suite with ``app_label="portal"`` (where the model lives now)."""
     ContentType = apps.get_model("contenttypes.ContentType")
     Page = apps.get_model("wagtailcore.Page")
     Site = apps.get_model("wagtailcore.Site")
-    HomePage = apps.get_model("cms.HomePage")
+    HomePage = apps.get_model(app_label, "HomePage")
 
     if HomePage.objects.exists():
         return
     page_ct = ContentType.objects.get(model="page", app_label="wagtailcore")
     Page.objects.filter(content_type=page_ct, slug="home", depth=2).delete()
-    home_ct, _ = ContentType.objects.get_or_create(model="homepage", app_label="cms")
+    home_ct, _ = ContentType.objects.get_or_create(model="homepage", app_label=app_label)
     Locale = apps.get_model("wagtailcore.Locale")
     locale = Locale.objects.filter(language_code="vi").first() or Locale.objects.first()
     if locale is None:

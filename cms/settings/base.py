@@ -35,6 +35,7 @@ INSTALLED_APPS = [
     "broadcast",
     "search",
     "reports",
+    "portal",
     "cms",
     # wagtail
     "wagtail.contrib.forms",
@@ -147,7 +148,6 @@ WAGTAIL_TIME_FORMAT = "%H:%M"
 # --- files ------------------------------------------------------------------------------
 STATIC_URL = "/static/"
 STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", VAR_DIR / "static"))
-STATICFILES_DIRS = [BASE_DIR / "cms" / "static"]
 MEDIA_URL = os.environ.get("MEDIA_URL", "/media/")
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", VAR_DIR / "media"))
 # Django serves MEDIA_URL itself (DEBUG does too): a one-machine site with no web server in

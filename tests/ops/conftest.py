@@ -48,6 +48,6 @@ def artifacts_dir() -> Path:
 @pytest.fixture
 def portal_home(db):
     """The portal's home page (the root conftest recreates it after a flush)."""
-    from cms.models import HomePage
+    from portal.models import HomePage
 
     return HomePage.objects.get()

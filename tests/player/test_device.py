@@ -20,8 +20,8 @@ from tests.support import wait_for
 from .conftest import rendition_pcm, schedule, server_api
 
 PLAYER_SRC = Path(__file__).resolve().parents[2] / "player" / "nguon_player"
-SERVER_PACKAGES = {"broadcast", "newsroom", "cms", "media", "syndication", "search", "reports",
-                   "core", "django", "wagtail", "celery"}  # fmt: skip
+SERVER_PACKAGES = {"broadcast", "newsroom", "cms", "portal", "media", "syndication", "search",
+                   "reports", "core", "django", "wagtail", "celery"}  # fmt: skip
 
 
 def run_cli(*args, cwd=None):

@@ -3,8 +3,8 @@
 import pytest
 from django.utils import timezone
 
-from cms.models import HomePage, HomePageFeaturedItem
 from newsroom.models import NewsItem
+from portal.models import HomePage, HomePageFeaturedItem
 
 from .conftest import make_image, publish, tags, text_of
 

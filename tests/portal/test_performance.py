@@ -5,7 +5,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from cms.models import HomePage, HomePageFeaturedItem
+from portal.models import HomePage, HomePageFeaturedItem
 
 from .conftest import make_image, publish, rendition_rows
 

@@ -1,6 +1,6 @@
-"""Portal views, served through ``HomePage``'s routes (see ``cms.models``).
+"""Portal views, served through ``HomePage``'s routes (see ``portal.models``).
 
-Each view reads through ``cms.selectors`` and prepares everything its template shows
+Each view reads through ``portal.selectors`` and prepares everything its template shows
 (image renditions, media sources, links), so templates never query. Every answer carries
 ``Cache-Control: public, max-age=NGUON_PORTAL_MAX_AGE`` and a strong ``ETag`` of the body;
 item pages also carry ``Last-Modified``. A matching ``If-None-Match`` gets ``304``.
@@ -90,7 +90,7 @@ def _base_context(page, request, **extra) -> dict:
 
 def _not_found(page, request, message: str):
     context = _base_context(page, request, message=message)
-    return _respond(request, "cms/not_found.html", context, status=404)
+    return _respond(request, "portal/not_found.html", context, status=404)
 
 
 @dataclass
@@ -354,7 +354,7 @@ def home_view(page, request):
         sections=sections,
         nav_current="home" if first else "",
     )
-    return _respond(request, "cms/home_page.html", context)
+    return _respond(request, "portal/home_page.html", context)
 
 
 def item_view(page, request, item_uuid):
@@ -362,7 +362,7 @@ def item_view(page, request, item_uuid):
     if item is None:
         if selectors.portal_item_was_withdrawn(uuid=item_uuid):
             context = _base_context(page, request)
-            return _respond(request, "cms/gone.html", context, status=410)
+            return _respond(request, "portal/gone.html", context, status=410)
         return _not_found(page, request, _("This item does not exist or is not published."))
     image = image_for(item.image, ITEM_IMAGE_SPEC)
     media = _media_context(item)
@@ -379,12 +379,12 @@ def item_view(page, request, item_uuid):
         **media,
         **_item_metadata(request, page, item, media, image),
     )
-    return _respond(request, "cms/news_item_page.html", context, last_modified=last_modified)
+    return _respond(request, "portal/news_item_page.html", context, last_modified=last_modified)
 
 
 def unit_index_view(page, request):
     context = _base_context(page, request, units=selectors.portal_unit_roots(), nav_current="units")
-    return _respond(request, "cms/unit_index.html", context)
+    return _respond(request, "portal/unit_index.html", context)
 
 
 def unit_view(page, request, code):
@@ -403,7 +403,7 @@ def unit_view(page, request, code):
         items=_prepare_cards(items_page.object_list),
         page_obj=items_page,
     )
-    return _respond(request, "cms/unit_page.html", context)
+    return _respond(request, "portal/unit_page.html", context)
 
 
 def category_view(page, request, slug):
@@ -422,4 +422,4 @@ def category_view(page, request, slug):
         items=_prepare_cards(items_page.object_list),
         page_obj=items_page,
     )
-    return _respond(request, "cms/category_page.html", context)
+    return _respond(request, "portal/category_page.html", context)

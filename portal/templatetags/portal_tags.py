@@ -3,7 +3,7 @@
 from django import template
 from django.utils.http import urlencode
 
-from cms.views import CATEGORY_PATH, PAGE_PARAM, UNIT_PATH
+from portal.views import CATEGORY_PATH, PAGE_PARAM, UNIT_PATH
 
 register = template.Library()
 

@@ -1,7 +1,7 @@
 """Portal pages. Items themselves belong to the newsroom; the portal routes to them.
 
 One Wagtail page (``HomePage``) serves the whole portal through routes; the views live in
-``cms.views`` and read through ``cms.selectors``:
+``portal.views`` and read through ``portal.selectors``:
 
 - ``/``                         latest items, the editors' featured items, one section per category
 - ``/tin/<uuid>/``              an item (404 unknown, 410 withdrawn)
@@ -10,6 +10,9 @@ One Wagtail page (``HomePage``) serves the whole portal through routes; the view
 - ``/chuyen-muc/<slug>/``       a category's items
 
 Every listing paginates with ``?trang=<n>``.
+
+The tables keep the names they had when these models lived in ``cms``
+(``portal.0001_initial`` moved them in the migration state only, without copying a row).
 """
 
 from django.db import models
@@ -66,6 +69,7 @@ class HomePage(RoutablePageMixin, Page):
         return views.category_view(self, request, slug)
 
     class Meta:
+        db_table = "cms_homepage"
         verbose_name = _("portal home page")
 
 
@@ -86,6 +90,7 @@ class HomePageFeaturedItem(Orderable):
         return str(self.item)
 
     class Meta(Orderable.Meta):
+        db_table = "cms_homepagefeatureditem"
         verbose_name = _("featured item")
         verbose_name_plural = _("featured items")
         constraints = [

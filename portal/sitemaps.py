@@ -1,7 +1,7 @@
 """``/sitemap.xml`` (an index of the home page, items, units and categories) and the Google
 News sitemap ``/sitemap-news.xml`` (items first published in the last two days).
 
-The item sitemap lists what the portal serves (``cms.selectors.portal_item_base``); a
+The item sitemap lists what the portal serves (``portal.selectors.portal_item_base``); a
 withdrawn item leaves it with the next request.
 """
 
@@ -165,7 +165,7 @@ def news_sitemap(request):
     ]
     response = render(
         request,
-        "cms/sitemap_news.xml",
+        "portal/sitemap_news.xml",
         {"entries": entries, "publication": settings.WAGTAIL_SITE_NAME},
         content_type="application/xml; charset=utf-8",
     )
