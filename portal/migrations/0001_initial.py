@@ -1,7 +1,7 @@
 """The portal's pages move from the ``cms`` app to ``portal`` without touching a row.
 
 The tables keep their names (``cms_homepage``, ``cms_homepagefeatureditem``): this migration
-only declares the models in ``portal``'s state; ``cms.0004_portal_pages_moved`` then removes
+only declares the models in ``portal``'s state; ``cms.0005_portal_pages_moved`` then removes
 them from ``cms``'s state and renames their content types, so every page, revision and log
 entry keeps pointing at the same content type row.
 """

@@ -19,7 +19,7 @@ def _migrate(targets):
 def test_moving_the_portal_app_keeps_the_home_page_its_featured_items_and_content_type():
     tree = make_tree(three_level=True)
     item = make_published_item(unit=tree["A"], headline="Tin được chọn")
-    before = [("cms", "0003_homepagefeatureditem"), ("portal", None)]
+    before = [("cms", "0004_vietnamese_default_groups"), ("portal", None)]
     old_apps = _migrate(before)
     try:
         OldHome = old_apps.get_model("cms", "HomePage")

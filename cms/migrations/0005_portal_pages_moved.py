@@ -37,7 +37,7 @@ def content_types_to_cms(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("cms", "0003_homepagefeatureditem"),
+        ("cms", "0004_vietnamese_default_groups"),
         ("portal", "0001_initial"),
         ("contenttypes", "0002_remove_content_type_name"),
         ("wagtailcore", "0098_apitoken"),
