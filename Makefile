@@ -4,6 +4,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# Links in emails and feeds: the address the server runs on unless WAGTAILADMIN_BASE_URL is set.
+BASE_URL ?= http://$(if $(filter 0.0.0.0,$(HOST)),127.0.0.1,$(HOST)):$(PORT)
 
 .PHONY: install run test lint format translations clean
 
@@ -21,10 +23,11 @@ translations: install
 	$(BIN)/python manage.py compile_translations
 
 # Migrate, load demo data (idempotent), then serve portal + admin with a Celery worker and
-# beat on the embedded filesystem broker. Ctrl-C stops everything.
+# beat on the embedded filesystem broker. Ctrl-C stops everything. Another port:
+# `make run PORT=8080` (HOST=0.0.0.0 to reach it from the network).
 run: translations
 	$(BIN)/python manage.py migrate --noinput
-	$(BIN)/python manage.py load_demo
+	WAGTAILADMIN_BASE_URL="$${WAGTAILADMIN_BASE_URL:-$(BASE_URL)}" $(BIN)/python manage.py load_demo
 	$(BIN)/python manage.py serve --host $(HOST) --port $(PORT)
 
 # The whole suite. DATABASE_URL / CELERY_BROKER_URL / ELASTICSEARCH_URL select real services.

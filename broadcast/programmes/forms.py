@@ -187,8 +187,11 @@ class ProgrammeForm(TargetsMixin):
     )
     first_day = forms.DateField(
         label=_("First day"),
-        input_formats=["%Y-%m-%d", "%d/%m/%Y"],
-        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        input_formats=["%d/%m/%Y", "%Y-%m-%d"],
+        help_text=_("dd/mm/yyyy"),
+        widget=forms.DateInput(
+            attrs={"placeholder": "dd/mm/yyyy", "inputmode": "numeric"}, format="%d/%m/%Y"
+        ),
     )
     times = forms.CharField(
         label=_("Times of day"),
@@ -206,9 +209,11 @@ class ProgrammeForm(TargetsMixin):
     valid_until = forms.DateField(
         label=_("Until (inclusive)"),
         required=False,
-        help_text=_("Empty: no end."),
-        input_formats=["%Y-%m-%d", "%d/%m/%Y"],
-        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        help_text=_("dd/mm/yyyy; empty: no end."),
+        input_formats=["%d/%m/%Y", "%Y-%m-%d"],
+        widget=forms.DateInput(
+            attrs={"placeholder": "dd/mm/yyyy", "inputmode": "numeric"}, format="%d/%m/%Y"
+        ),
     )
     content = forms.ChoiceField(
         label=_("What plays"),

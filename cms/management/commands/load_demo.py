@@ -6,10 +6,12 @@ import tempfile
 from pathlib import Path
 
 from django.contrib.auth import get_user_model
+from django.core import mail
 from django.core.files import File
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 from django.db import transaction
+from django.test.utils import override_settings
 from django.utils import timezone
 
 from broadcast.models import Cluster, Device, Programme, Slot
@@ -72,7 +74,28 @@ class Command(BaseCommand):
             "--skip-national", action="store_true", help="do not import the 3,355 official units"
         )
 
-    def handle(self, *args, skip_national=False, **options):
+    def handle(self, *args, **options):
+        # The demo's own approvals notify the demo approvers: those emails are kept in
+        # memory and counted, never printed (the console backend would dump raw MIME).
+        saved = getattr(mail, "outbox", None)
+        with override_settings(EMAIL_BACKEND="django.core.mail.backends.locmem.EmailBackend"):
+            mail.outbox = []
+            try:
+                created = self._load(**options)
+                emails = len(mail.outbox)
+            finally:
+                if saved is None:
+                    del mail.outbox
+                else:
+                    mail.outbox = saved
+        self._summary(created, emails)
+
+    def _load(self, *, skip_national=False, **options) -> dict:
+        before = {
+            "items": NewsItem.objects.count(),
+            "programmes": Programme.objects.count(),
+            "users": get_user_model().objects.count(),
+        }
         if not skip_national:
             call_command("import_units", no_progress=True, stdout=self.stdout)
         units_load([LEGACY_PROVINCE])
@@ -120,8 +143,22 @@ class Command(BaseCommand):
             self._publish_demo_item(spec, users, commune)
 
         self._demo_programme(users["laplich"], commune)
+        return {
+            "items": NewsItem.objects.count() - before["items"],
+            "programmes": Programme.objects.count() - before["programmes"],
+            "users": get_user_model().objects.count() - before["users"],
+            "device": device,
+        }
 
-        self.stdout.write(self.style.SUCCESS("Demo data ready."))
+    def _summary(self, created: dict, emails: int) -> None:
+        device = created["device"]
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Demo data ready: {created['users']} new accounts, {created['items']} new "
+                f"published items, {created['programmes']} new loudspeaker programmes, "
+                f"{emails} demo notification emails not sent."
+            )
+        )
         self.stdout.write(f"Demo logins (password for all: {DEMO_PASSWORD}):")
         self.stdout.write("  admin        — superuser")
         for username, _full_name, role, code in DEMO_ACCOUNTS:

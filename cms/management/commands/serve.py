@@ -1,4 +1,11 @@
-"""Run the web server, a Celery worker and beat together; Ctrl-C stops all of them."""
+"""Run the web server, a Celery worker and beat together; Ctrl-C stops all of them.
+
+The children run in their own process group, so Ctrl-C in the terminal reaches only this
+command, which then stops them with SIGTERM and waits: a clean stop is silent and exits 0
+(before, the worker got the terminal's SIGINT too and the stop read "worker exited with 1").
+Unless ``WAGTAILADMIN_BASE_URL`` is set, links in notification emails use the address the
+server runs on.
+"""
 
 import os
 import signal
@@ -8,6 +15,14 @@ import time
 
 from django.conf import settings
 from django.core.management.base import BaseCommand
+
+
+def base_url_for(host: str, port) -> str:
+    """The address people reach the server at: a wildcard bind is reached on localhost."""
+    shown = "127.0.0.1" if host in ("0.0.0.0", "", "::") else host  # noqa: S104
+    if ":" in shown:
+        shown = f"[{shown}]"
+    return f"http://{shown}:{port}"
 
 
 class Command(BaseCommand):
@@ -41,39 +56,48 @@ class Command(BaseCommand):
             "web": [python, "manage.py", "runserver", f"{host}:{port}", "--noreload"],
         }
         env = dict(os.environ)
+        base_url = base_url_for(host, port)
+        env.setdefault("WAGTAILADMIN_BASE_URL", base_url)
         processes = {}
         for name, cmd in commands.items():
-            processes[name] = subprocess.Popen(cmd, env=env, cwd=settings.BASE_DIR)
-        self.stdout.write(
-            self.style.SUCCESS(
-                f"Portal http://{host}:{port}/  ·  admin http://{host}:{port}/admin/"
+            processes[name] = subprocess.Popen(
+                cmd, env=env, cwd=settings.BASE_DIR, start_new_session=True
             )
+        self.stdout.write(
+            self.style.SUCCESS(f"Portal {base_url}/  ·  admin {base_url}/admin/  ·  Ctrl-C stops")
         )
+        if "EMAIL_FILE_PATH" in dir(settings) and settings.EMAIL_BACKEND.endswith(
+            "filebased.EmailBackend"
+        ):
+            self.stdout.write(f"Emails are written to {settings.EMAIL_FILE_PATH}/")
         stopping = False
+        failed = None
 
         def stop(*_args):
             nonlocal stopping
-            if stopping:
-                return
             stopping = True
-            for proc in processes.values():
-                if proc.poll() is None:
-                    proc.send_signal(signal.SIGTERM)
 
         signal.signal(signal.SIGTERM, stop)
-        try:
-            while not stopping:
-                for name, proc in processes.items():
-                    if proc.poll() is not None:
-                        self.stderr.write(f"{name} exited with {proc.returncode}; stopping")
-                        stop()
-                        break
-                time.sleep(0.5)
-        except KeyboardInterrupt:
-            stop()
+        signal.signal(signal.SIGINT, stop)
+        while not stopping:
+            for name, proc in processes.items():
+                if proc.poll() is not None:
+                    failed = (name, proc.returncode)
+                    stopping = True
+                    break
+            time.sleep(0.2)
+        if failed:
+            self.stderr.write(f"{failed[0]} exited with {failed[1]}; stopping the others")
+        for proc in processes.values():
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
         deadline = time.monotonic() + 15
         for proc in processes.values():
             try:
                 proc.wait(timeout=max(0.1, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
                 proc.kill()
+                proc.wait()
+        if failed:
+            raise SystemExit(1)
+        self.stdout.write("Stopped.")
