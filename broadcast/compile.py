@@ -20,7 +20,9 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any, Required, TypedDict
 
+from media.models import Rendition
 from newsroom.models import NewsItem
 
 from .models import BulletinClass, Device, Programme, Slot
@@ -31,6 +33,48 @@ from .timeline import Occurrence, occurrences, resolve, to_local_iso
 LOOKBACK = timedelta(hours=6)
 TTS_CHARS_PER_SECOND = 14.0
 _TAGS = re.compile(r"<[^>]+>")
+
+
+class TimelinePart(TypedDict, total=False):
+    """One part of a timeline entry. By ``type``: ``audio`` (an item's loudspeaker MP3, or
+    a rendered TTS bulletin with ``tts``), ``display`` (an item on a bulletin board),
+    ``text`` (a board shows it), ``tts`` (the device reads it aloud), ``relay`` (a stream)."""
+
+    type: Required[str]
+    item: str  # the item's UUID
+    headline: str
+    summary: str
+    text: str
+    image_id: int | None
+    rendition_id: int
+    duration: float
+    size: int
+    sha256: str
+    mime_type: str
+    tts: bool
+    voice: str
+    speed: float
+    url: str
+
+
+# An entry as the device API shows it ("class" is a keyword, hence this form).
+TimelineEntry = TypedDict(
+    "TimelineEntry",
+    {
+        "id": str,
+        "programme_id": int,
+        "programme": str,
+        "slot_id": int,
+        "class": str,
+        "start": str,
+        "end": str,
+        "scheduled_start": str,
+        "delayed": bool,
+        "priority_inserted": list[int],  # programme ids of priority occurrences put ahead
+        "preempts": bool,
+        "parts": list[dict[str, Any]],
+    },
+)
 
 
 @dataclass(frozen=True)
@@ -54,9 +98,9 @@ def plain_text(text: str) -> str:
     return html.unescape(_TAGS.sub(" ", text or "")).strip()
 
 
-def _audio_part(rendition, **extra) -> dict:
+def _audio_part(rendition: Rendition, **extra: Any) -> TimelinePart:
     return {
-        **extra,
+        **extra,  # type: ignore[typeddict-item]  # TimelinePart keys (type, tts, headline)
         "rendition_id": rendition.pk,
         "duration": float(rendition.duration or 0),
         "size": rendition.size,
@@ -67,12 +111,12 @@ def _audio_part(rendition, **extra) -> dict:
 
 def slot_parts(
     slot: Slot, *, kind: str, allowed: frozenset[int] | None = None
-) -> tuple[list[dict], float]:
+) -> tuple[list[TimelinePart], float]:
     """What a device of ``kind`` plays for the slot, and how long (seconds).
 
     Withdrawn, unpublished, not-yet-transcoded items and items not approved for the
     audience (``allowed``) are left out, so they disappear at the next compile."""
-    parts: list[dict] = []
+    parts: list[TimelinePart] = []
     if kind == Device.Kind.BOARD:
         if slot.content == Slot.Content.DISPLAY:
             for entry in slot.entries.all():
@@ -104,7 +148,8 @@ def slot_parts(
             rendition = item.audio_rendition
             if rendition is None:
                 continue
-            duration = float(rendition.duration or item.audio.duration or 0)
+            audio_duration = item.audio.duration if item.audio is not None else None
+            duration = float(rendition.duration or audio_duration or 0)
             total += duration
             parts.append(
                 {
@@ -117,7 +162,7 @@ def slot_parts(
             )
         return parts, total
     if slot.content == Slot.Content.TTS:
-        rendition = slot.tts_asset.rendition("loudspeaker") if slot.tts_asset_id else None
+        rendition = slot.tts_asset.rendition("loudspeaker") if slot.tts_asset is not None else None
         if rendition is not None:
             part = _audio_part(rendition, type="audio", tts=True, headline=slot.tts_text[:80])
             return [part], part["duration"]
@@ -125,8 +170,13 @@ def slot_parts(
             return [], 0.0
         speed = slot.tts_speed or 1.0
         duration = round(len(slot.tts_text) / TTS_CHARS_PER_SECOND / speed, 1)
-        part = {"type": "tts", "text": slot.tts_text, "voice": slot.tts_voice, "speed": speed}
-        return [part], duration
+        spoken: TimelinePart = {
+            "type": "tts",
+            "text": slot.tts_text,
+            "voice": slot.tts_voice,
+            "speed": speed,
+        }
+        return [spoken], duration
     if slot.content == Slot.Content.RELAY and slot.relay_url:
         duration = float(slot.duration_seconds or 0)
         return [{"type": "relay", "url": slot.relay_url, "duration": duration}], duration
@@ -176,7 +226,7 @@ def compile_timeline(
     return [o for o in resolve(occs, window_end=end) if o.end > start and o.start < end]
 
 
-def occurrence_data(occ: Occurrence) -> dict:
+def occurrence_data(occ: Occurrence) -> TimelineEntry:
     """An entry as the device API shows it (media as ``rendition_id``; the API adds URLs)."""
     scheduled = occ.scheduled_start_or_start
     return {

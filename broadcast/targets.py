@@ -20,8 +20,8 @@ from django.db.models import Q
 
 Kind = Literal["cluster", "zone", "unit"]
 KINDS: tuple[Kind, ...] = ("cluster", "zone", "unit")
-_PREFIX = {"cluster": "c", "zone": "z", "unit": "u"}
-_KIND_OF_PREFIX = {v: k for k, v in _PREFIX.items()}
+_PREFIX: dict[Kind, str] = {"cluster": "c", "zone": "z", "unit": "u"}
+_KIND_OF_PREFIX: dict[str, Kind] = {v: k for k, v in _PREFIX.items()}
 # Unit targets rank after zones, a wider unit (smaller depth) higher; depths past 8 tie.
 _MAX_DEPTH = 8
 

@@ -18,37 +18,37 @@ from wagtail.models import Revision
 
 from .models import AdministrativeUnit, NewsItem, Role, StepLevel, content_differs
 
-SCOPE_RANK = {
+SCOPE_RANK: dict[str, int] = {
     NewsItem.Distribution.COMMUNE: 1,
     NewsItem.Distribution.DISTRICT: 2,
     NewsItem.Distribution.PROVINCE: 3,
     NewsItem.Distribution.NATIONAL: 4,
 }
-UNIT_RANK = {
+UNIT_RANK: dict[str, int] = {
     AdministrativeUnit.Type.COMMUNE: 1,
     AdministrativeUnit.Type.DISTRICT: 2,
     AdministrativeUnit.Type.PROVINCE: 3,
 }
-STEP_RANK = {
+STEP_RANK: dict[str, int] = {
     StepLevel.COMMUNE: 1,
     StepLevel.DISTRICT: 2,
     StepLevel.PROVINCE: 3,
     StepLevel.BOARD: 4,
 }
 # The unit type whose members approve a step, and the role they need there.
-STEP_UNIT_TYPE = {
+STEP_UNIT_TYPE: dict[str, str] = {
     StepLevel.COMMUNE: AdministrativeUnit.Type.COMMUNE,
     StepLevel.DISTRICT: AdministrativeUnit.Type.DISTRICT,
     StepLevel.PROVINCE: AdministrativeUnit.Type.PROVINCE,
     StepLevel.BOARD: AdministrativeUnit.Type.PROVINCE,
 }
-STEP_ROLE = {
+STEP_ROLE: dict[str, str] = {
     StepLevel.COMMUNE: Role.APPROVER,
     StepLevel.DISTRICT: Role.APPROVER,
     StepLevel.PROVINCE: Role.APPROVER,
     StepLevel.BOARD: Role.EDITORIAL_BOARD,
 }
-STEP_ORDER = [StepLevel.COMMUNE, StepLevel.DISTRICT, StepLevel.PROVINCE, StepLevel.BOARD]
+STEP_ORDER: list[str] = [StepLevel.COMMUNE, StepLevel.DISTRICT, StepLevel.PROVINCE, StepLevel.BOARD]
 
 
 def effective_rank(unit: AdministrativeUnit, distribution: str) -> int:
@@ -71,7 +71,7 @@ def step_unit(
 def chain_plan(unit: AdministrativeUnit, distribution: str) -> list[tuple[str, AdministrativeUnit]]:
     """The steps that will run, in order: ``[(level, approving unit), …]``."""
     ancestors = list(unit.ancestors_and_self())
-    plan = []
+    plan: list[tuple[str, AdministrativeUnit]] = []
     for level in STEP_ORDER:
         approving = step_unit(level, unit, distribution, ancestors)
         if approving is not None:

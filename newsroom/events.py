@@ -16,33 +16,33 @@ receiver may queue a Celery task and the task will see the committed row.
   (the loudspeakers' scopes in ``broadcast``) forget it.
 """
 
+from collections.abc import Iterable
+
 from django.db import transaction
 from django.dispatch import Signal
 
-from .models import AdministrativeUnit
+from .models import AdministrativeUnit, NewsItem
 
 item_published = Signal()
 item_withdrawn = Signal()
 units_reformed = Signal()
 
 
-def announce_item_published(item, *, first: bool) -> None:
+def announce_item_published(item: NewsItem, *, first: bool) -> None:
     item_id, sender, version = item.pk, type(item), item.version
     transaction.on_commit(
         lambda: item_published.send(sender=sender, item_id=item_id, version=version, first=first)
     )
 
 
-def announce_item_withdrawn(item) -> None:
+def announce_item_withdrawn(item: NewsItem) -> None:
     item_id, sender, version = item.pk, type(item), item.version
     transaction.on_commit(
         lambda: item_withdrawn.send(sender=sender, item_id=item_id, version=version)
     )
 
 
-def announce_units_reformed(unit_ids) -> None:
-    unit_ids = sorted(set(unit_ids))
-    if unit_ids:
-        transaction.on_commit(
-            lambda: units_reformed.send(sender=AdministrativeUnit, unit_ids=unit_ids)
-        )
+def announce_units_reformed(unit_ids: Iterable[int]) -> None:
+    ids = sorted(set(unit_ids))
+    if ids:
+        transaction.on_commit(lambda: units_reformed.send(sender=AdministrativeUnit, unit_ids=ids))

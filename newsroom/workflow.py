@@ -14,7 +14,7 @@ place a step's row is locked: the admin's workflow actions and the services
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.conf import settings
@@ -166,7 +166,7 @@ def _current_state(task: UnitApprovalTask, obj: Any) -> UnitApprovalTaskState | 
     state = workflow_state.current_task_state
     if state is None or state.task_id != task.pk:
         return None
-    return state.specific
+    return cast(UnitApprovalTaskState, state.specific)
 
 
 def scope_change(*, user: Any, item: NewsItem, distribution: str, comment: str = "") -> None:
@@ -279,7 +279,7 @@ class ChainStepRules:
         state = _current_state(task, obj)
         if state is None or state.unit_id is None:
             return False
-        cache = user.__dict__.setdefault("_nguon_step_roles", {})
+        cache: dict[tuple[int, str], bool] = user.__dict__.setdefault("_nguon_step_roles", {})
         key = (state.unit_id, task.role)
         if key not in cache:
             cache[key] = Membership.objects.filter(

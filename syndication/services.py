@@ -109,7 +109,7 @@ def syndicated_item_refresh(*, item_id: int) -> SyndicatedItem | None:
         and item.distribution in WEB_DISTRIBUTIONS
         and (item.live or item.withdrawn_at is not None)
     )
-    if not listed:
+    if item is None or not listed:
         SyndicatedItem.objects.filter(item_id=item_id).delete()
         return None
     entry, _created = SyndicatedItem.objects.update_or_create(

@@ -18,6 +18,7 @@ from typing import Literal
 
 from django.conf import settings
 from django.http import FileResponse, HttpResponse, HttpResponseNotModified, JsonResponse
+from django.http.response import HttpResponseBase
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -101,7 +102,7 @@ def device_timeline_get(request, device_id: int):
     version = bcache.timeline_version(identity, known)
     etag = f'"{version}"'
     if etag_matches(request.headers.get("If-None-Match", ""), etag):
-        response = HttpResponseNotModified()
+        response: HttpResponse = HttpResponseNotModified()
         response["ETag"] = etag
         return response
     now = timezone.now()
@@ -172,7 +173,7 @@ def device_media(request, device_id: int, rendition_id: int):
     etag = f'"{rendition.sha256}"'
     digest = base64.b64encode(bytes.fromhex(rendition.sha256)).decode("ascii")
     if etag_matches(request.headers.get("If-None-Match", ""), etag):
-        response = HttpResponseNotModified()
+        response: HttpResponseBase = HttpResponseNotModified()
         response["ETag"] = etag
         return response
     try:
@@ -358,7 +359,7 @@ class _NonAtomicPathView(PathView):
 
     def get_view(self):
         view = super().get_view()
-        view._non_atomic_requests = set(settings.DATABASES)
+        view._non_atomic_requests = set(settings.DATABASES)  # type: ignore[attr-defined]
         return view
 
 

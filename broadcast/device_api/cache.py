@@ -122,12 +122,12 @@ def identity_set(identity: DeviceIdentity) -> None:
 
 
 def identity_forget(digests: Iterable[str | None]) -> None:
-    digests = [d for d in digests if d]
-    for digest in digests:
+    known = [d for d in digests if d]
+    for digest in known:
         _local.pop(digest, None)
-    if digests:
-        cache.delete_many([token_key(d) for d in digests])
-        _publish(tokens=digests)
+    if known:
+        cache.delete_many([token_key(d) for d in known])
+        _publish(tokens=known)
 
 
 def _fresh() -> str:

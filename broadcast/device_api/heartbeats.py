@@ -33,10 +33,11 @@ import secrets
 from collections import defaultdict
 from datetime import date, datetime
 from ipaddress import ip_address
+from typing import cast
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F
+from django.db.models import F, Field
 from django.utils import timezone
 
 from ..models import Alert, Device, DeviceDay
@@ -255,14 +256,14 @@ def _update_devices(devices: list[Device]) -> None:
         Device.objects.bulk_update(devices, STATE_COLUMNS, batch_size=200)
         return
     # PostgreSQL: one UPDATE … FROM (VALUES …) per chunk instead of CASE WHEN per column.
-    fields = [Device._meta.get_field(c) for c in STATE_COLUMNS]
+    fields = [cast(Field, Device._meta.get_field(c)) for c in STATE_COLUMNS]
     casts = [f"%s::{f.db_type(connection)}" for f in fields]
     row = "(%s::bigint, " + ", ".join(casts) + ")"
     params = []
     for device in devices:
         params.append(device.pk)
         params.extend(f.get_db_prep_save(getattr(device, f.attname), connection) for f in fields)
-    columns = ", ".join(f.column for f in fields)
+    columns = ", ".join(str(f.column) for f in fields)
     assign = ", ".join(f"{f.column} = v.{f.column}" for f in fields)
     table = Device._meta.db_table
     values = ", ".join([row] * len(devices))

@@ -41,8 +41,14 @@ def playlogs_record(
         )
     )
     fresh = [e for key, e in seen.items() if key not in existing]
-    slot_ids = {e.get("slot_id") or _entry_slot(e.get("entry_id", "")) for e in fresh} - {None}
-    slots = dict(Slot.objects.filter(pk__in=slot_ids).values_list("pk", "programme_id"))
+    slot_ids = {
+        slot_id
+        for e in fresh
+        if (slot_id := e.get("slot_id") or _entry_slot(e.get("entry_id", ""))) is not None
+    }
+    slots: dict[int | None, int] = dict(
+        Slot.objects.filter(pk__in=slot_ids).values_list("pk", "programme_id")
+    )
     rows = []
     for event in fresh:
         device_start = event["started_at"]

@@ -2,6 +2,7 @@
 
 import re
 import uuid
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.contrib.admin import display as admin_display
@@ -15,6 +16,9 @@ from wagtail.models import DraftStateMixin, LockableMixin, RevisionMixin, Workfl
 from wagtail.search import index
 
 from .units import AdministrativeUnit
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 _CONTROL_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
@@ -173,7 +177,7 @@ class NewsItem(
         return "usable" if self.live else "withheld"
 
     @admin_display(description=_("status"))
-    def review_status(self) -> str:
+    def review_status(self) -> "StrOrPromise":
         """Status for admin listings, from annotations the listing prepared (no query per
         row); see ``newsroom.selectors.item_list_for_user``."""
         if self.withdrawn_at:
@@ -193,7 +197,7 @@ class NewsItem(
     @property
     def audio_rendition(self):
         """The ready loudspeaker MP3 of the audio bulletin, or None while it is prepared."""
-        return self.audio.rendition("loudspeaker") if self.audio_id else None
+        return self.audio.rendition("loudspeaker") if self.audio is not None else None
 
     def save(self, *args, **kwargs):
         # Text pasted from office documents can carry C0 control characters; PostgreSQL

@@ -70,37 +70,39 @@ class UnitApprovalTask(Task):
 
     admin_form_fields = Task.admin_form_fields + ["level"]
 
-    task_state_class = None  # set below, after UnitApprovalTaskState is defined
+    task_state_class: type[TaskState] | None = None  # set below, after UnitApprovalTaskState
     rules: ClassVar[StepRules]  # installed by NewsroomConfig.ready (newsroom.workflow)
 
     @property
     def role(self) -> str:
         return Role.EDITORIAL_BOARD if self.level == StepLevel.BOARD else Role.APPROVER
 
-    def start(self, workflow_state, user=None):
+    def start(self, workflow_state: WorkflowState, user: Any = None) -> TaskState | None:
         return self.rules.start(self, workflow_state, user)
 
-    def user_can_access_editor(self, obj, user):
+    def user_can_access_editor(self, obj: Any, user: Any) -> bool:
         return self.rules.may_act(self, obj, user)
 
-    def locked_for_user(self, obj, user):
+    def locked_for_user(self, obj: Any, user: Any) -> bool:
         return not self.rules.may_act(self, obj, user)
 
-    def user_can_lock(self, obj, user):
+    def user_can_lock(self, obj: Any, user: Any) -> bool:
         return self.rules.may_act(self, obj, user)
 
-    def get_actions(self, obj, user):
+    def get_actions(self, obj: Any, user: Any) -> list[tuple[str, Any, bool]]:
         return self.rules.actions(self, obj, user)
 
-    def get_form_for_action(self, action):
+    def get_form_for_action(self, action: str) -> Any:
         return self.rules.form_for_action(self, action) or super().get_form_for_action(action)
 
-    def on_action(self, task_state, user, action_name, **kwargs):
+    def on_action(self, task_state: TaskState, user: Any, action_name: str, **kwargs: Any) -> Any:
         return self.rules.decide(self, task_state, user, action_name, **kwargs)
 
-    def get_task_states_user_can_moderate(self, user, **kwargs) -> QuerySet[TaskState]:
+    def get_task_states_user_can_moderate(self, user: Any, **kwargs: Any) -> QuerySet[TaskState]:
         # Base TaskState rows: Wagtail ORs these with other task types' querysets.
-        states = TaskState.objects.filter(task=self, status=TaskState.STATUS_IN_PROGRESS)
+        states: QuerySet[TaskState] = TaskState.objects.filter(
+            task=self, status=TaskState.STATUS_IN_PROGRESS
+        )
         if user.is_superuser:
             return states
         return states.filter(
@@ -109,7 +111,7 @@ class UnitApprovalTask(Task):
         )
 
     @classmethod
-    def get_description(cls):
+    def get_description(cls) -> Any:
         return _("Approvers of the item's unit at this level approve or return it")
 
     class Meta:
