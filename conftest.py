@@ -53,6 +53,9 @@ def seed_base_data() -> None:
         apps, None, app_label="portal"
     )
     importlib.import_module("newsroom.migrations.0002_seed_categories").seed(apps, None)
+    from core.identity import identity_forget
+
+    identity_forget()  # cached per process; a flushed database has no identity
 
 
 @pytest.fixture(autouse=True)

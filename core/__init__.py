@@ -1,2 +1,3 @@
 """The bottom layer: infrastructure every app may import (the Redis cache backend and its
-client helpers). It imports no app of the project."""
+client helpers) and the publisher's identity every channel shows (``core.identity``). It
+imports no app of the project."""

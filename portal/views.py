@@ -23,7 +23,10 @@ from django.utils.http import http_date
 from django.utils.translation import gettext as _
 from wagtail.images.models import Filter
 
+from core.identity import Identity, identity_get
+
 from . import selectors
+from .cache import page_cached
 from .selectors import CARD_IMAGE_SPEC, ITEM_IMAGE_SPEC, OG_IMAGE_SPEC
 
 logger = logging.getLogger(__name__)
@@ -73,13 +76,15 @@ def _respond(
 
 def _base_context(page, request, **extra) -> dict:
     context = page.get_context(request)
+    identity = identity_get()
     number = request.GET.get(PAGE_PARAM, "")
     canonical = request.path
     if number.isdigit() and int(number) > 1:
         canonical += f"?{PAGE_PARAM}={int(number)}"
     context.update(
         {
-            "site_name": page.title,
+            "identity": identity,
+            "site_name": identity.site_name,
             "nav_categories": selectors.portal_category_list(),
             "canonical_url": request.build_absolute_uri(canonical),
         }
@@ -228,6 +233,37 @@ def _media_context(item) -> dict:
     }
 
 
+def publisher_jsonld(identity: Identity, absolute) -> dict:
+    """The schema.org Organization that publishes the portal (Decree 42/2022 identity)."""
+    publisher = {
+        "@type": "GovernmentOrganization",
+        "name": identity.publisher_name,
+        "url": absolute("/"),
+    }
+    if identity.emblem:
+        og = identity.emblem["og"]
+        publisher["logo"] = {
+            "@type": "ImageObject",
+            "url": absolute(og["url"]),
+            "width": og["width"],
+            "height": og["height"],
+        }
+    contact = {}
+    if identity.phone:
+        contact["telephone"] = identity.phone
+    if identity.email:
+        contact["email"] = identity.email
+    if contact:
+        publisher["contactPoint"] = {
+            "@type": "ContactPoint",
+            "contactType": "customer service",
+            **contact,
+        }
+    if identity.address:
+        publisher["address"] = identity.address
+    return publisher
+
+
 def _jsonld(data: dict) -> str:
     """JSON for a ``<script type="application/ld+json">``: no ``<``, ``>``, ``&`` inside."""
     text = json.dumps(data, ensure_ascii=False)
@@ -264,7 +300,7 @@ def _item_metadata(request, page, item, media: dict, image: dict | None) -> dict
             if item.byline
             else [{"@type": "Organization", "name": item.unit.name}]
         ),
-        "publisher": {"@type": "Organization", "name": page.title, "url": absolute("/")},
+        "publisher": publisher_jsonld(identity_get(), absolute),
         "contentLocation": {
             "@type": "AdministrativeArea",
             "name": item.unit.name,
@@ -308,6 +344,12 @@ def _item_metadata(request, page, item, media: dict, image: dict | None) -> dict
         og_type_media = ("audio", media["audio_sources"][0])
     elif media["video_sources"]:
         og_type_media = ("video", media["video_sources"][0])
+    if og_image is None:
+        # Shared without a picture of its own: the province's emblem (not the article's image).
+        identity = identity_get()
+        if identity.emblem:
+            og_image = {**identity.emblem["og"], "alt": identity.emblem_alt}
+            og_image["url"] = absolute(og_image["url"])
     return {
         "og": {
             "url": url,
@@ -328,6 +370,7 @@ def _item_metadata(request, page, item, media: dict, image: dict | None) -> dict
 # --- views -------------------------------------------------------------------------------
 
 
+@page_cached
 def home_view(page, request):
     """Latest items (paginated); on the first page also featured items and category sections."""
     items_page = _paginate(request, selectors.portal_item_list(), page.items_per_page)
@@ -357,6 +400,7 @@ def home_view(page, request):
     return _respond(request, "portal/home_page.html", context)
 
 
+@page_cached
 def item_view(page, request, item_uuid):
     item = selectors.portal_item_get(uuid=item_uuid)
     if item is None:
@@ -382,11 +426,13 @@ def item_view(page, request, item_uuid):
     return _respond(request, "portal/news_item_page.html", context, last_modified=last_modified)
 
 
+@page_cached
 def unit_index_view(page, request):
     context = _base_context(page, request, units=selectors.portal_unit_roots(), nav_current="units")
     return _respond(request, "portal/unit_index.html", context)
 
 
+@page_cached
 def unit_view(page, request, code):
     unit = selectors.portal_unit_get(code=code)
     if unit is None:
@@ -406,6 +452,7 @@ def unit_view(page, request, code):
     return _respond(request, "portal/unit_page.html", context)
 
 
+@page_cached
 def category_view(page, request, slug):
     category = selectors.portal_category_get(slug=slug)
     if category is None:

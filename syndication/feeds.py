@@ -12,8 +12,11 @@ from urllib.parse import urljoin
 
 from django.conf import settings
 from django.utils.html import strip_tags
+from feedgen.entry import FeedEntry
 from feedgen.feed import FeedGenerator
+from wagtail.rich_text import expand_db_html
 
+from core.identity import identity_get
 from media.profiles import LOUDSPEAKER, WEB_AUDIO
 
 # XML 1.0 forbids most C0 controls; a stray one from a pasted document must not break a feed.
@@ -26,9 +29,25 @@ def xml_safe(text: str) -> str:
     return _XML_INVALID.sub("", text or "")
 
 
+_BLOCK_END = re.compile(r"</(?:p|div|h[1-6]|li|blockquote|figcaption|tr)\s*>|<br\s*/?>", re.I)
+_SPACES = re.compile(r"[ \t\r\n]+")  # not \s: a non-breaking space is kept
+
+
 def plain_text(html_text: str) -> str:
-    """Stored HTML as text, entities decoded (not "&amp;" escaped twice)."""
-    return html.unescape(strip_tags(html_text or "")).strip()
+    """Stored HTML as text, entities decoded (not "&amp;" escaped twice); paragraphs and
+    line breaks become a space ("Huyền Lý (VOV5) - …", not "Huyền Lý(VOV5) -")."""
+    text = strip_tags(_BLOCK_END.sub(" ", html_text or ""))
+    return _SPACES.sub(" ", html.unescape(text)).strip()
+
+
+def item_full_text(item, ctx: "FeedContext") -> str:
+    """The item's body as HTML for feed readers (RSS ``content:encoded``, Atom ``content``):
+    Wagtail's internal links and embedded images expanded, URLs made absolute."""
+    body = expand_db_html(item.body or "")
+    body = re.sub(
+        r'(\s(?:href|src)=")(/[^"]*)"', lambda m: f'{m.group(1)}{ctx.absolute(m.group(2))}"', body
+    )
+    return xml_safe(body)
 
 
 def item_description(item) -> str:
@@ -58,8 +77,12 @@ class FeedContext:
 
 
 def _generator(ctx: FeedContext) -> FeedGenerator:
+    """The channel: title, links and the publisher's identity (``core.identity``): the
+    governing agency as author, the person responsible and e-mail as managing editor, the
+    licence as rights, the emblem as logo and icon."""
     fg = FeedGenerator()
-    title = settings.WAGTAIL_SITE_NAME
+    identity = identity_get(default_name=settings.WAGTAIL_SITE_NAME)
+    title = identity.portal_name or settings.WAGTAIL_SITE_NAME
     if ctx.title_suffix:
         title = f"{title} — {ctx.title_suffix}"
     fg.id(ctx.feed_url)
@@ -69,15 +92,46 @@ def _generator(ctx: FeedContext) -> FeedGenerator:
     fg.description(_FEED_DESCRIPTION)
     fg.subtitle(_FEED_DESCRIPTION)
     fg.language("vi")
+    if identity.licence:
+        fg.rights(xml_safe(identity.licence))
+    if identity.email:
+        name = identity.person_responsible or identity.publisher_name
+        fg.managingEditor(f"{identity.email} ({xml_safe(name)})")
+        fg.webMaster(f"{identity.email} ({xml_safe(identity.publisher_name)})")
+    if identity.emblem:
+        fg.image(
+            url=ctx.absolute(identity.emblem["touch"]["url"]),
+            title=xml_safe(title),
+            link=ctx.site_url,
+            width="144",
+            height="144",
+        )
+        fg.logo(ctx.absolute(identity.emblem["og"]["url"]))
+        fg.icon(ctx.absolute(identity.emblem["favicon"]["url"]))
     return fg
 
 
+class _Entry(FeedEntry):
+    """feedgen 1.0 writes an Atom entry's links without their ``rel``, ``type`` and
+    ``length`` (a shadowed variable): readers then open the MP3 instead of the page. The
+    attributes are put back here, link by link, in the order they were added."""
+
+    def atom_entry(self, extensions=True):
+        entry = super().atom_entry(extensions=extensions)
+        elements = entry.findall("link")
+        for element, link in zip(elements, self.link() or [], strict=False):
+            for name in ("rel", "type", "hreflang", "title", "length"):
+                if link.get(name):
+                    element.attrib[name] = str(link[name])
+        return entry
+
+
 def _add_entry(fg: FeedGenerator, item, ctx: FeedContext, *, enclosure=None):
-    entry = fg.add_entry(order="append")
+    entry = fg.add_entry(_Entry(), order="append")
     entry.id(f"urn:uuid:{item.uuid}")
     entry.guid(f"urn:uuid:{item.uuid}", permalink=False)
     entry.title(xml_safe(item.headline))
-    entry.link(href=ctx.item_url(item))
+    entry.link(href=ctx.item_url(item), rel="alternate", type="text/html")
     entry.description(item_description(item))
     published = item.first_published_at or item.last_published_at
     entry.pubDate(published)
@@ -97,17 +151,34 @@ def feed_build_rss(*, items, ctx: FeedContext) -> bytes:
     an enclosure (the most widely played format in feed readers)."""
     fg = _generator(ctx)
     for item in items:
-        _add_entry(fg, item, ctx, enclosure=item.audio_rendition)
+        entry = _add_entry(fg, item, ctx, enclosure=item.audio_rendition)
+        if item.body:
+            entry.content(item_full_text(item, ctx), type="CDATA")
     return fg.rss_str(pretty=False)
 
 
 def feed_build_atom(*, items, ctx: FeedContext) -> bytes:
     """Atom 1.0: the same entries; the audio is an ``enclosure`` link."""
     fg = _generator(ctx)
-    fg.author({"name": xml_safe(settings.WAGTAIL_SITE_NAME)})
+    identity = identity_get(default_name=settings.WAGTAIL_SITE_NAME)
+    author = {"name": xml_safe(identity.publisher_name)}
+    if identity.email:
+        author["email"] = identity.email
+    fg.author(author)
     newest = None
     for item in items:
-        entry = _add_entry(fg, item, ctx, enclosure=item.audio_rendition)
+        entry = _add_entry(fg, item, ctx)
+        enclosure = item.audio_rendition
+        if enclosure is not None:
+            # The page is the entry's alternate; the MP3 is an enclosure (readers open the page).
+            entry.link(
+                href=ctx.absolute(enclosure.file.url),
+                rel="enclosure",
+                type=enclosure.mime_type,
+                length=str(enclosure.size),
+            )
+        if item.body:
+            entry.content(item_full_text(item, ctx), type="html")
         when = item.last_published_at or item.first_published_at
         newest = when if newest is None or (when and when > newest) else newest
         if item.summary:

@@ -94,6 +94,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "portal.context_processors.portal_chrome",
             ],
         },
     },
@@ -421,6 +422,9 @@ CELERY_BEAT_SCHEDULE["syndication-sources-poll"] = {
 # (portal) --------------------------------------------------------------------------------
 # Seconds browsers and proxies may keep a portal page (Cache-Control: public, max-age).
 NGUON_PORTAL_MAX_AGE = env_int("NGUON_PORTAL_MAX_AGE", 60)
+# Seconds a rendered portal page is served from the cache (portal/cache.py; 0 = off).
+# Publication, correction, withdrawal and edits retire cached pages at once.
+NGUON_PORTAL_PAGE_CACHE = env_int("NGUON_PORTAL_PAGE_CACHE", 300)
 # (search) --------------------------------------------------------------------------------
 # Elasticsearch when ELASTICSEARCH_URL names one, else the embedded backend (docs/search.md).
 ELASTICSEARCH_URL = os.environ.get("ELASTICSEARCH_URL", "")

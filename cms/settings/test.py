@@ -42,3 +42,7 @@ SYNDICATION_ALLOWED_NETWORKS = ["127.0.0.0/8", "::1/128"]
 # Tasks run in-process unless a test asks for the real worker (see tests/conftest.py).
 CELERY_TASK_ALWAYS_EAGER = True
 WAGTAILADMIN_BASE_URL = "http://testserver"
+
+# Tests that publish rows directly and read pages again would read cached pages; the page
+# cache's own tests (tests/portal/test_page_cache.py) turn it on.
+NGUON_PORTAL_PAGE_CACHE = 0

@@ -165,3 +165,37 @@ def test_distribution_scope_is_respected_like_the_portal(units, client: Client, 
     assert titles(unit="90") == {"Toàn tỉnh", "Quốc gia"}
     assert titles(unit="901") == {"Trang huyện", "Toàn tỉnh", "Quốc gia"}
     assert titles(unit="90001") == {"Trang huyện", "Toàn tỉnh", "Quốc gia"}
+
+
+def test_atom_audio_entry_links_its_page_as_alternate_and_its_mp3_as_enclosure(
+    units, client: Client, tmp_path
+):
+    asset = make_audio_asset(tmp_path / "a", seconds=1)
+    item = make_published_item(units["A"], "Bản tin có âm thanh", audio=asset)
+    feed = parsed(client.get("/feeds/atom/"), "atom10")
+    links = {link["rel"]: link for link in feed.entries[0].links}
+    assert links["alternate"]["href"].endswith(item.public_path)
+    assert links["alternate"]["type"] == "text/html"
+    assert links["enclosure"]["type"] == "audio/mpeg"
+    assert links["enclosure"]["href"].endswith(".mp3")
+    assert int(links["enclosure"]["length"]) == asset.rendition("loudspeaker").size
+
+
+def test_feeds_carry_the_full_text_and_excerpts_keep_spaces_between_paragraphs(
+    units, client: Client
+):
+    body = (
+        "<p>Huyền Lý</p><p>(VOV5) - Trạm y tế xã mở cửa.</p>"
+        '<p>Xem <a href="/don-vi/">các đơn vị</a>.</p>'
+    )
+    make_published_item(units["A"], "Tin có toàn văn", body=body, summary="")
+    rss = parsed(client.get("/feeds/rss/"), "rss20")
+    entry = rss.entries[0]
+    assert entry.summary.startswith("Huyền Lý (VOV5) - Trạm y tế xã mở cửa. Xem các đơn vị.")
+    full = entry.content[0]["value"]
+    assert "<p>(VOV5) - Trạm y tế xã mở cửa.</p>" in full
+    assert 'href="http://testserver/don-vi/"' in full
+    atom = parsed(client.get("/feeds/atom/"), "atom10")
+    content = atom.entries[0].content[0]
+    assert content["type"] == "text/html"
+    assert "<p>(VOV5) - Trạm y tế xã mở cửa.</p>" in content["value"]

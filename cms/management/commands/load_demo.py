@@ -49,6 +49,76 @@ DEMO_ITEMS = [
 
 DEMO_PROGRAMME = "Bản tin sáng và chiều — Tân Đồng"
 
+# The publisher's identity a provincial portal shows (Decree 42/2022/NĐ-CP), demo values.
+DEMO_IDENTITY = {
+    "province_name": "Tỉnh Bình Phước",
+    "portal_name": "Cổng thông tin điện tử tỉnh Bình Phước",
+    "governing_agency": "Ủy ban nhân dân tỉnh Bình Phước",
+    "person_responsible": "Chánh Văn phòng Ủy ban nhân dân tỉnh (dữ liệu minh họa)",
+    "address": "Số 679 Quốc lộ 14, phường Tân Phú, thành phố Đồng Xoài, tỉnh Bình Phước",
+    "phone": "0271 3879 000",
+    "email": "congthongtin@binhphuoc.example.invalid",
+    "licence": "Giấy phép số 00/GP-TTĐT do Sở Thông tin và Truyền thông cấp (dữ liệu minh họa)",
+}
+DEMO_EMBLEM_TITLE = "Biểu trưng tỉnh Bình Phước (minh họa)"
+
+
+def _emblem_png() -> bytes:
+    """A generated emblem: a red disc, a gold ring and a five-pointed star (not the real one)."""
+    import io
+    import math
+
+    from PIL import Image, ImageDraw
+
+    size = 512
+    image = Image.new("RGBA", (size, size), (0, 0, 0, 0))
+    draw = ImageDraw.Draw(image)
+    draw.ellipse(
+        (8, 8, size - 8, size - 8), fill=(218, 37, 29, 255), outline=(255, 205, 0, 255), width=22
+    )
+    centre, outer, inner = size / 2, size * 0.3, size * 0.12
+    points = []
+    for n in range(10):
+        radius = outer if n % 2 == 0 else inner
+        angle = -math.pi / 2 + n * math.pi / 5
+        points.append((centre + radius * math.cos(angle), centre + radius * math.sin(angle)))
+    draw.polygon(points, fill=(255, 205, 0, 255))
+    buffer = io.BytesIO()
+    image.save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def demo_identity() -> None:
+    """Fill the default site's identity for Bình Phước (idempotent: fills only empty fields)."""
+    import io
+
+    from django.core.files.images import ImageFile
+    from wagtail.images import get_image_model
+    from wagtail.models import Site
+
+    from core.identity import SiteIdentity
+
+    site = Site.objects.get(is_default_site=True)
+    Image = get_image_model()
+    emblem = Image.objects.filter(title=DEMO_EMBLEM_TITLE).first()
+    if emblem is None:
+        emblem = Image.objects.create(
+            title=DEMO_EMBLEM_TITLE,
+            description="Biểu trưng tỉnh Bình Phước",
+            file=ImageFile(io.BytesIO(_emblem_png()), name="bieu-trung-binh-phuoc.png"),
+        )
+    identity = SiteIdentity.for_site(site)
+    changed = False
+    for name, value in DEMO_IDENTITY.items():
+        if not getattr(identity, name):
+            setattr(identity, name, value)
+            changed = True
+    if identity.emblem_id is None:
+        identity.emblem = emblem
+        changed = True
+    if changed:
+        identity.save()
+
 
 def _demo_audio(text: str, target: Path) -> None:
     """A spoken bulletin with espeak-ng where installed, otherwise a tone."""
@@ -143,6 +213,7 @@ class Command(BaseCommand):
             self._publish_demo_item(spec, users, commune)
 
         self._demo_programme(users["laplich"], commune)
+        demo_identity()
         return {
             "items": NewsItem.objects.count() - before["items"],
             "programmes": Programme.objects.count() - before["programmes"],
