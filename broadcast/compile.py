@@ -180,6 +180,10 @@ def slot_parts(
     if slot.content == Slot.Content.RELAY and slot.relay_url:
         duration = float(slot.duration_seconds or 0)
         return [{"type": "relay", "url": slot.relay_url, "duration": duration}], duration
+    if slot.content == Slot.Content.LIVE and slot.relay_url:
+        # Open-ended until stopped: the programme's stop time ends the entry.
+        duration = float(slot.duration_seconds or 0)
+        return [{"type": "live", "url": slot.relay_url, "duration": duration}], duration
     return [], 0.0
 
 
@@ -210,6 +214,7 @@ def programme_occurrences(
                 parts=[dict(p) for p in parts],
                 target_rank=reach.target.rank,
                 hard_end=programme.stopped_at,
+                live=slot.content == Slot.Content.LIVE,
             )
             if occ.end > start - LOOKBACK:
                 found.append(occ)

@@ -8,11 +8,11 @@ from django.utils.translation import gettext_lazy as _
 
 from newsroom.models import NewsItem
 
-from .models import Command, Device
+from .models import BulletinClass, Command, Device
 from .programmes.forms import ProgrammeForm, TargetsMixin, duration_text
 from .programmes.selectors import items_playable
 
-__all__ = ["CommandForm", "EmergencyForm", "ProgrammeForm", "TargetsMixin"]
+__all__ = ["CommandForm", "EmergencyForm", "LiveForm", "ProgrammeForm", "TargetsMixin"]
 
 
 class EmergencyForm(TargetsMixin):
@@ -63,3 +63,18 @@ class CommandForm(forms.Form):
     def __init__(self, *args, devices, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["device"].queryset = devices
+
+
+class LiveForm(TargetsMixin):
+    """Who hears a live broadcast, and its TT39 class (the live page)."""
+
+    name = forms.CharField(label=_("Title (optional)"), max_length=255, required=False)
+    bulletin_class = forms.ChoiceField(
+        label=_("Class (TT39)"),
+        choices=BulletinClass.choices,
+        initial=BulletinClass.NORMAL,
+    )
+
+    def __init__(self, *args, units, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.setup_targets(units)

@@ -224,6 +224,7 @@ class Slot(models.Model):
         PLAYLIST = "playlist", _("Playlist of approved audio")
         TTS = "tts", _("Text-to-speech bulletin")
         RELAY = "relay", _("Live relay")
+        LIVE = "live", _("Live from the microphone")
         DISPLAY = "display", _("Items for bulletin boards")
 
     programme = models.ForeignKey(Programme, on_delete=models.CASCADE, related_name="slots")
@@ -281,6 +282,8 @@ class Command(models.Model):
         PLAY_NOW = "play_now", _("Play now")
         EMERGENCY_START = "emergency_start", _("Emergency start")
         EMERGENCY_STOP = "emergency_stop", _("Emergency stop")
+        LIVE_START = "live_start", _("Live broadcast start")
+        LIVE_STOP = "live_stop", _("Live broadcast end")
 
     device = models.ForeignKey(Device, on_delete=models.CASCADE, related_name="commands")
     kind = models.CharField(_("command"), max_length=32, choices=Kind.choices)
@@ -374,16 +377,98 @@ class DeviceDay(models.Model):
 class Alert(models.Model):
     """An operator alert (a device offline longer than allowed); closed by a heartbeat."""
 
-    device = models.ForeignKey(Device, on_delete=models.CASCADE, related_name="alerts")
+    device = models.ForeignKey(
+        Device, null=True, blank=True, on_delete=models.CASCADE, related_name="alerts"
+    )
+    relay = models.ForeignKey(
+        "Relay", null=True, blank=True, on_delete=models.CASCADE, related_name="alerts"
+    )
     kind = models.CharField(max_length=16, default="offline")
     opened_at = models.DateTimeField()
     closed_at = models.DateTimeField(null=True, blank=True)
     message = models.CharField(max_length=500, blank=True)
 
     def __str__(self) -> str:
-        return f"{self.kind} {self.device_id}"
+        return f"{self.kind} {self.device_id or self.relay_id}"
 
     class Meta:
         verbose_name = _("alert")
         verbose_name_plural = _("alerts")
         ordering = ["-opened_at"]
+
+
+class LiveBroadcast(models.Model):
+    """A live broadcast from a browser's microphone: who spoke, when, to which targets
+    (its programme's), in which TT39 class, and the recording kept in the newsroom.
+
+    The programme carries one ``live`` slot whose stream is the Icecast mount, so devices
+    get it through the one compiler like any entry; stopping the programme ends it."""
+
+    class Status(models.TextChoices):
+        ON_AIR = "on_air", _("On air")
+        ENDED = "ended", _("Ended")
+
+    class EndReason(models.TextChoices):
+        STOPPED = "stopped", _("Stopped by the speaker")
+        SOURCE_LOST = "source_lost", _("The browser stopped sending audio")
+        SOURCE_INVALID = "source_invalid", _("The browser sent something that is not audio")
+        FEEDER_FAILED = "feeder_failed", _("The stream to Icecast failed")
+
+    programme = models.OneToOneField(Programme, on_delete=models.PROTECT, related_name="live")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    bulletin_class = models.CharField(
+        _("class"), max_length=16, choices=BulletinClass.choices, default=BulletinClass.NORMAL
+    )
+    mount = models.CharField(max_length=100, unique=True)
+    status = models.CharField(
+        _("status"), max_length=16, choices=Status.choices, default=Status.ON_AIR
+    )
+    started_at = models.DateTimeField(_("started at"))
+    ended_at = models.DateTimeField(_("ended at"), null=True, blank=True)
+    end_reason = models.CharField(
+        _("end reason"), max_length=16, choices=EndReason.choices, blank=True
+    )
+    source_bytes = models.PositiveBigIntegerField(default=0)
+    last_chunk_at = models.DateTimeField(null=True, blank=True)
+    recording = models.ForeignKey(
+        "media.MediaAsset", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    item = models.ForeignKey(
+        "newsroom.NewsItem", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    def __str__(self) -> str:
+        return f"{self.programme} ({self.started_at:%d/%m/%Y %H:%M})"
+
+    class Meta:
+        verbose_name = _("live broadcast")
+        verbose_name_plural = _("live broadcasts")
+        ordering = ["-started_at"]
+
+
+class Relay(models.Model):
+    """An outside station (tiếp sóng) that Icecast pulls once and serves on ``mount``;
+    relay slots point devices at that mount. Monitoring alerts when its source is missing
+    or silent longer than ``BROADCAST_RELAY_ALERT_SECONDS``."""
+
+    name = models.CharField(_("name"), max_length=255)
+    upstream_url = models.URLField(_("station stream URL"), max_length=500)
+    mount = models.CharField(_("mount"), max_length=100, unique=True)
+    enabled = models.BooleanField(_("enabled"), default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    # Monitoring (broadcast.live.relays.relays_check).
+    last_ok_at = models.DateTimeField(null=True, blank=True, editable=False)
+    last_checked_at = models.DateTimeField(null=True, blank=True, editable=False)
+    last_problem = models.CharField(max_length=255, blank=True, editable=False)
+
+    panels = [FieldPanel("name"), FieldPanel("upstream_url"), FieldPanel("mount"),
+              FieldPanel("enabled")]  # fmt: skip
+
+    def __str__(self) -> str:
+        return self.name
+
+    class Meta:
+        verbose_name = _("relayed station")
+        verbose_name_plural = _("relayed stations")

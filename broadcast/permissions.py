@@ -29,3 +29,16 @@ def user_can_emergency(user, unit: AdministrativeUnit) -> bool:
     if getattr(user, "is_superuser", False):
         return True
     return bool(policy.user_can(user, "emergency", unit))
+
+
+def user_can_live(user, unit: AdministrativeUnit) -> bool:
+    """Whether ``user`` may speak live to the loudspeakers of ``unit`` (policy ``live``)."""
+    if getattr(user, "is_superuser", False):
+        return True
+    return bool(policy.user_can(user, "live", unit))
+
+
+def live_units(user) -> QuerySet[AdministrativeUnit]:
+    if not getattr(user, "is_authenticated", False):
+        return AdministrativeUnit.objects.none()
+    return policy.units_for(user, "live")

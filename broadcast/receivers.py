@@ -19,7 +19,7 @@ from newsroom.events import item_published, item_withdrawn, units_reformed
 from newsroom.models import NewsItem
 
 from .device_api import cache as bcache
-from .models import Cluster, Device, Slot
+from .models import Cluster, Device, Relay, Slot
 from .programmes.services import items_invalidate, programmes_invalidate
 from .registry import clusters_invalidate, now_and_on_commit, subtrees_q
 
@@ -91,3 +91,12 @@ def on_cluster_zones_changed(sender, instance, action, pk_set=None, **kwargs):
 def on_device_changed(sender, instance, **kwargs):
     digest = instance.token_hash
     now_and_on_commit(lambda: bcache.identity_forget([digest]))
+
+
+@receiver(post_save, sender=Relay)
+@receiver(post_delete, sender=Relay)
+def relays_changed(sender, **kwargs):
+    """The managed Icecast relays what the Relay rows say (after the commit)."""
+    from .live.relays import relay_sync
+
+    transaction.on_commit(relay_sync)

@@ -55,3 +55,11 @@ def heartbeats_flush() -> int:
 @shared_task(soft_time_limit=300, time_limit=330)
 def slot_tts_render(slot_id: int) -> bool:
     return services.slot_tts_render(slot_id=slot_id)
+
+
+@shared_task(soft_time_limit=60, time_limit=90)
+def relays_check() -> int:
+    """Alerts for relays without source or silent too long (beat, every 15 s)."""
+    from .live.relays import relays_check as check
+
+    return len(check())

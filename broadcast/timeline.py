@@ -6,8 +6,9 @@ programmes ``reach`` loaded and hands their occurrences to :func:`resolve`. The 
 1. *Khẩn cấp* (emergency) occurrences keep their time; several at once queue one after the
    other. A stopped emergency ends at ``stopped_at``.
 2. *Ưu tiên* (priority) occurrences are inserted ahead of the normal content of the next
-   normal slot that starts at or after them; with no such slot in the window they play
-   alone at their own time.
+   normal slot that starts at or after them; with no such slot in the window (or when the
+   occurrence is a live broadcast, which cannot wait for a later slot) they play alone at
+   their own time.
 3. Normal (and lone priority) occurrences never overlap: in start order (priority first,
    then the narrowest target, then the oldest programme) each starts when the previous one
    ends, and anything that would overlap an emergency is moved to after it. Nothing is
@@ -119,6 +120,7 @@ class Occurrence:
     target_rank: int = 9  # 0 = cluster target (narrowest) … larger = wider unit
     hard_end: datetime | None = None  # an emergency stopped early
     scheduled_start: datetime | None = None
+    live: bool = False  # a live broadcast: plays at its own time, never inserted elsewhere
     inserted: list[int] = field(default_factory=list)  # priority programmes put ahead
     notes: list[str] = field(default_factory=list)
 
@@ -170,7 +172,7 @@ def resolve(occurrences: list[Occurrence], *, window_end: datetime) -> list[Occu
         (o for o in occurrences if o.bulletin_class == "priority"),
         key=lambda o: (o.start, o.target_rank, o.programme_id),
     ):
-        host = next((n for n in normals if n.start >= prio.start), None)
+        host = None if prio.live else next((n for n in normals if n.start >= prio.start), None)
         if host is None or host.start >= window_end:
             lone.append(prio)
             continue

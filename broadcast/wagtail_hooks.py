@@ -17,8 +17,9 @@ from wagtail.admin.views import generic
 from wagtail.admin.viewsets.model import ModelViewSet
 
 from . import views
-from .models import Cluster, Device, Zone
-from .permissions import schedulable_units
+from .live import views as live_views
+from .models import Cluster, Device, Relay, Zone
+from .permissions import live_units, schedulable_units
 
 
 def _scoped(request, qs, prefix: str):
@@ -111,14 +112,27 @@ class DeviceViewSet(ModelViewSet):
     index_view_class, edit_view_class, delete_view_class = _scoped_views("cluster__commune__")
 
 
+class RelayViewSet(ModelViewSet):
+    """Stations relayed through Icecast (tiếp sóng); saving one updates the managed
+    Icecast's relays (broadcast.receivers)."""
+
+    model = Relay
+    icon = "radio-full"
+    menu_label = _("Relayed stations")
+    add_to_admin_menu = False
+    list_display = ["name", "mount", "upstream_url", "enabled", "last_ok_at"]
+    form_fields = ["name", "upstream_url", "mount", "enabled"]
+
+
 zone_viewset = ZoneViewSet("broadcast_zones")
+relay_viewset = RelayViewSet("broadcast_relays")
 cluster_viewset = ClusterViewSet("broadcast_clusters")
 device_viewset = DeviceViewSet("broadcast_devices")
 
 
 @hooks.register("register_admin_viewset")
 def register_broadcast_viewsets():
-    return [zone_viewset, cluster_viewset, device_viewset]
+    return [zone_viewset, cluster_viewset, device_viewset, relay_viewset]
 
 
 @hooks.register("register_admin_urls")
@@ -132,6 +146,27 @@ def register_broadcast_urls():
             name="broadcast_programme_edit",
         ),
         path("phat-thanh/khan-cap/", views.emergency, name="broadcast_emergency"),
+        path("phat-thanh/truc-tiep/", live_views.live_page, name="broadcast_live"),
+        path(
+            "phat-thanh/truc-tiep/bat-dau/",
+            live_views.live_start_view,
+            name="broadcast_live_start",
+        ),
+        path(
+            "phat-thanh/truc-tiep/<int:pk>/am-thanh/",
+            live_views.live_chunk_view,
+            name="broadcast_live_chunk",
+        ),
+        path(
+            "phat-thanh/truc-tiep/<int:pk>/dung/",
+            live_views.live_stop_view,
+            name="broadcast_live_stop",
+        ),
+        path(
+            "phat-thanh/truc-tiep/<int:pk>/trang-thai/",
+            live_views.live_status_view,
+            name="broadcast_live_status",
+        ),
         path("phat-thanh/giam-sat/", views.monitoring, name="broadcast_monitoring"),
         path("phat-thanh/xac-nhan-phat/", views.proof_of_play_view, name="broadcast_proof"),
         path(
@@ -152,6 +187,11 @@ class _SchedulerMenuItem(MenuItem):
         return user.is_superuser or schedulable_units(user).exists()
 
 
+class _LiveMenuItem(MenuItem):
+    def is_shown(self, request):
+        return request.user.is_superuser or live_units(request.user).exists()
+
+
 @hooks.register("register_admin_menu_item")
 def register_broadcast_menu():
     items = [
@@ -160,6 +200,9 @@ def register_broadcast_menu():
         ),
         _SchedulerMenuItem(
             _("Emergency broadcast"), reverse("broadcast_emergency"), icon_name="warning", order=20
+        ),
+        _LiveMenuItem(
+            _("Live broadcast"), reverse("broadcast_live"), icon_name="radio-full", order=25
         ),
         _SchedulerMenuItem(
             _("Monitoring"), reverse("broadcast_monitoring"), icon_name="radio-full", order=30
@@ -180,6 +223,13 @@ def register_broadcast_menu():
             icon_name="group",
             order=60,
             perm="broadcast.view_zone",
+        ),
+        _SchedulerMenuItem(
+            _("Relayed stations"),
+            reverse("broadcast_relays:index"),
+            icon_name="radio-full",
+            order=80,
+            perm="broadcast.view_relay",
         ),
         _SchedulerMenuItem(
             _("Devices"),
@@ -208,6 +258,12 @@ def register_broadcast_log_actions(actions):
         "broadcast.emergency_stop", _("Stop emergency broadcast"), _("Emergency broadcast stopped")
     )
     actions.register_action("broadcast.command", _("Send device command"), _("Device command sent"))
+    actions.register_action(
+        "broadcast.live_start", _("Start live broadcast"), _("Live broadcast started")
+    )
+    actions.register_action(
+        "broadcast.live_stop", _("End live broadcast"), _("Live broadcast ended")
+    )
     actions.register_action(
         "broadcast.token_issue", _("Issue device token"), _("Device token issued")
     )

@@ -131,6 +131,15 @@ def run_ffmpeg(args: list[str], *, timeout: float = 3600) -> subprocess.Complete
     return proc
 
 
+def popen_ffmpeg(args: list[str], **kwargs) -> subprocess.Popen:
+    """Start a long-running ffmpeg (a live stream) with ``args``; the caller owns it.
+    Inputs stay local (``-protocol_whitelist`` as in :func:`run_ffmpeg`, e.g. ``pipe``);
+    outputs may be network URLs (an ``icecast://`` source)."""
+    cmd = [ffmpeg_binary(), "-hide_banner", "-nostdin", "-y", *local_inputs_only(args)]
+    _record(cmd)
+    return subprocess.Popen(cmd, preexec_fn=_preexec(), **kwargs)  # noqa: PLW1509, S603
+
+
 def run_ffmpeg_progress(
     args: list[str],
     *,

@@ -11,6 +11,7 @@ Standard actions stay Wagtail's (``wagtail.create``, ``wagtail.edit``,
 - ``nguon.embargo``: the embargo was set or lifted (``data.go_live_at``);
 - ``nguon.reform``: an administrative reform moved the item to another unit
   (``data.from``/``data.to`` with codes and names);
+- ``nguon.recording``: a system recording (a live broadcast) was archived as this item;
 - ``nguon.self_approve``: a step was approved by the version's own author or submitter,
   which ``NGUON_ALLOW_SELF_APPROVAL`` allows (off by default);
 - ``nguon.intake_token_issue`` / ``nguon.intake_token_revoke`` (on the token): an intake
@@ -41,6 +42,7 @@ NGUON_ACTIONS = {
     "nguon.reform": (_("Administrative reform"), _("Moved by an administrative reform")),
     "nguon.intake_token_issue": (_("Issue intake token"), _("Intake API token issued")),
     "nguon.intake_token_revoke": (_("Revoke intake token"), _("Intake API token revoked")),
+    "nguon.recording": (_("Archive a recording"), _("Recording archived")),
     "nguon.self_approve": (
         _("Self-approval"),
         _("Approved by its own author or submitter (allowed by the province's setting)"),

@@ -34,6 +34,8 @@ ACTIONS: dict[str, frozenset[str]] = {
     "withdraw": frozenset({R.APPROVER, R.EDITORIAL_BOARD}),
     "schedule": frozenset({R.SCHEDULER}),
     "emergency": frozenset({R.SCHEDULER}),
+    # Speak live to the loudspeakers from the browser (broadcast.live).
+    "live": frozenset({R.SCHEDULER}),
     "manage_members": frozenset({R.UNIT_ADMIN}),
 }
 

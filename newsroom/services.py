@@ -73,6 +73,28 @@ def item_create(*, user, unit: AdministrativeUnit, headline: str, **fields) -> N
 
 
 @transaction.atomic
+def item_record_archive(
+    *, unit: AdministrativeUnit, headline: str, body: str, audio, user=None
+) -> NewsItem:
+    """Keep a recording made by the system (a live broadcast) as an unpublished audio item
+    of ``unit``, so it can be heard again and audited; it goes nowhere until someone
+    submits it through the chain. Audit-logged as ``nguon.recording``."""
+    item = NewsItem(
+        unit=unit,
+        headline=headline[:255],
+        body=body,
+        kind=NewsItem.Kind.AUDIO,
+        audio=audio,
+        created_by=user if getattr(user, "is_authenticated", False) else None,
+        live=False,
+    )
+    item.save()
+    item.save_revision(user=item.created_by, log_action=True)
+    log(instance=item, action="nguon.recording", user=item.created_by)
+    return item
+
+
+@transaction.atomic
 def item_update(*, user, item: NewsItem, loaded_revision_id: int | None = None, **fields):
     """Save an edit as a new revision (the live row is untouched until published).
 

@@ -143,6 +143,14 @@ def slot_check(slot: dict, *, now: datetime, index: int = 0, units=()) -> dict:
             raise ValidationError(
                 {prefix + "duration_seconds": _("A live relay needs a duration.")}
             )
+    elif content == Slot.Content.LIVE:
+        # Made only by broadcast.live.services.live_start: the stream is an Icecast mount.
+        if not (slot.get("relay_url") or "").startswith(("http://", "https://")):
+            raise ValidationError({prefix + "relay_url": _("Enter the stream URL.")})
+        if not duration:
+            raise ValidationError(
+                {prefix + "duration_seconds": _("A live relay needs a duration.")}
+            )
     return {
         "starts_at": starts_at,
         "rrule": rrule,

@@ -387,6 +387,34 @@ CELERY_BEAT_SCHEDULE["broadcast-offline-alerts"] = {
     "task": "broadcast.tasks.devices_check_offline",
     "schedule": 60.0,
 }
+# Live broadcasting and relays through Icecast 2 (broadcast.live). ICECAST_URL is where
+# devices listen (and the server sends its sources); unset: `manage.py serve` starts one when
+# icecast2 is installed (ICECAST_BINARY), else live broadcasting is off and says so.
+ICECAST_URL = os.environ.get("ICECAST_URL", "").rstrip("/")
+ICECAST_SOURCE_USER = os.environ.get("ICECAST_SOURCE_USER", "source")
+ICECAST_SOURCE_PASSWORD = os.environ.get("ICECAST_SOURCE_PASSWORD", "nguon-dev-source")
+ICECAST_ADMIN_PASSWORD = os.environ.get("ICECAST_ADMIN_PASSWORD", "nguon-dev-admin")
+ICECAST_BINARY = os.environ.get("ICECAST_BINARY", "icecast2")
+ICECAST_PORT = env_int("ICECAST_PORT", 8010)
+# Listeners one Icecast accepts in all (the server's protection) and per mount.
+ICECAST_MAX_LISTENERS = env_int("ICECAST_MAX_LISTENERS", 2000)
+# Where the Icecast started by `manage.py serve` keeps its configuration (relays are
+# written there and Icecast is told to re-read it).
+ICECAST_CONFIG_DIR = Path(os.environ.get("ICECAST_CONFIG_DIR", VAR_DIR / "icecast"))
+# Seconds without audio from the browser before a live broadcast ends on every device.
+BROADCAST_LIVE_SOURCE_TIMEOUT = env_float("BROADCAST_LIVE_SOURCE_TIMEOUT", 5)
+# A normal live broadcast waits at most this long for the bulletin on air, else is refused.
+BROADCAST_LIVE_MAX_WAIT_SECONDS = env_int("BROADCAST_LIVE_MAX_WAIT_SECONDS", 120)
+# The live entry's length in the timeline until it is stopped (it ends when stopped).
+BROADCAST_LIVE_MAX_SECONDS = env_int("BROADCAST_LIVE_MAX_SECONDS", 2 * 3600)
+# More than this many bytes a second from a browser is not a microphone: cut off.
+BROADCAST_LIVE_MAX_BYTES_PER_SECOND = env_int("BROADCAST_LIVE_MAX_BYTES_PER_SECOND", 64_000)
+# A relay silent or without source longer than this raises a monitoring alert.
+BROADCAST_RELAY_ALERT_SECONDS = env_int("BROADCAST_RELAY_ALERT_SECONDS", 30)
+CELERY_BEAT_SCHEDULE["broadcast-relays-check"] = {
+    "task": "broadcast.tasks.relays_check",
+    "schedule": 15.0,
+}
 # (syndication) ---------------------------------------------------------------------------
 # Absolute links in pushes and feeds built outside a request (ninjs renditions, hrefs).
 SYNDICATION_BASE_URL = os.environ.get("SYNDICATION_BASE_URL", WAGTAILADMIN_BASE_URL)

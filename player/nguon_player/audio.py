@@ -68,13 +68,21 @@ def spawn(argv: list[str], **kwargs) -> subprocess.Popen:
     return subprocess.Popen(argv, preexec_fn=preexec, **kwargs)  # noqa: S603, PLW1509
 
 
-def decoder(ffmpeg: str, source: str, *, offset: float = 0.0, stream: bool = False):
+def decoder(
+    ffmpeg: str, source: str, *, offset: float = 0.0, stream: bool = False, live: bool = False
+):
     """An ffmpeg process writing ``source`` as PCM on its stdout, from ``offset`` seconds.
-    ``stream``: a network source (reconnects inside ffmpeg on a dropped connection)."""
+    ``stream``: a network source (reconnects inside ffmpeg on a dropped connection).
+    ``live``: the server's live MP3, decoded as soon as the first frames arrive (a live
+    voice must not wait for ffmpeg's usual probing of several seconds)."""
     argv = [ffmpeg, "-nostdin", "-hide_banner", "-loglevel", "error"]
     if stream:
         argv += ["-reconnect", "1", "-reconnect_streamed", "1", "-reconnect_delay_max", "5"]
         argv += ["-rw_timeout", "15000000"]
+    if live:
+        argv += ["-fflags", "+nobuffer", "-probesize", "1024", "-analyzeduration", "0",
+                 "-f", "mp3"]  # fmt: skip
+        offset = 0.0  # a live stream is joined where it is now
     if offset > 0.01:
         argv += ["-ss", f"{offset:.3f}"]
     argv += ["-i", source, *PCM_ARGS, "-"]

@@ -3,8 +3,8 @@
 Kinds: ``set_volume``, ``power_off`` / ``power_on`` (the output, and the amplifier relay
 when ``power_*_command`` is configured), ``stop`` (the entry playing; it does not resume),
 ``start`` (undo stop and power off), ``refresh`` / ``emergency_start`` /
-``emergency_stop`` (fetch the timeline now), ``play_now`` (an item at once, after any
-emergency). Anything else is acknowledged as failed, naming the kind.
+``emergency_stop`` / ``live_start`` / ``live_stop`` (fetch the timeline now), ``play_now``
+(an item at once, after any emergency). Anything else is acknowledged as failed, naming the kind.
 """
 
 from __future__ import annotations
@@ -58,7 +58,7 @@ def command_apply(player: Player, command: dict) -> tuple[str, str]:
         player.spool.put("powered", True)
         player.wake.set()
         return "done", "playing the timeline"
-    if kind in ("refresh", "emergency_start", "emergency_stop"):
+    if kind in ("refresh", "emergency_start", "emergency_stop", "live_start", "live_stop"):
         player.poll_timeline()
         player.wake.set()
         return "done", "timeline refreshed"

@@ -32,6 +32,7 @@ class Source:
     duration: float | None
     stream: bool = False
     label: str = ""
+    live: bool = False  # the server's own live MP3: probed in a few frames, not seconds
 
 
 class Playback(threading.Thread):
@@ -111,8 +112,9 @@ class Playback(threading.Thread):
         for number, source in enumerate(sources[index:], start=index):
             while True:  # a stream reconnects until the entry's end
                 self.proc = decoder(
-                    player.ffmpeg, source.location, offset=inner, stream=source.stream
-                )
+                    player.ffmpeg, source.location, offset=inner, stream=source.stream,
+                    live=source.live,
+                )  # fmt: skip
                 if self.stopping.is_set():
                     self.proc.kill()
                 first = self.proc.stdout.read(CHUNK)
@@ -156,7 +158,7 @@ class Playback(threading.Thread):
                     break
                 if clock() >= self.entry.end - 0.5:
                     break
-                logger.warning("relay %s dropped (%s); reconnecting", source.location, err[-200:])
+                logger.warning("stream %s dropped (%s); reconnecting", source.location, err[-200:])
                 if self.stopping.wait(1.0):
                     return False
                 inner = 0.0

@@ -255,9 +255,15 @@ class Player:
                         self.cfg.tts_command,
                     )
                     found.append(Source(str(path), _wav_seconds(path), label="tts"))
-                elif kind == "relay":
+                elif kind in ("relay", "live"):
                     found.append(
-                        Source(part["url"], part.get("duration"), stream=True, label="relay")
+                        Source(
+                            part["url"],
+                            part.get("duration"),
+                            stream=True,
+                            label=kind,
+                            live=kind == "live",
+                        )  # fmt: skip
                     )
             except (OSError, subprocess.SubprocessError, Unreachable, ProtocolError,
                     ChecksumMismatch) as exc:  # fmt: skip

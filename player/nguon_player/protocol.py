@@ -356,11 +356,16 @@ class Entry:
         return next((p["item"] for p in self.parts if p.get("item")), None)
 
 
+# Part types a loudspeaker plays: cached audio, speech, an outside station relayed through
+# Icecast, and a live broadcast from the server's Icecast mount.
+PLAYABLE = ("audio", "tts", "relay", "live")
+
+
 def entries_of(timeline: dict) -> list[Entry]:
     """The playable entries of a ``GET /timeline`` body (loudspeaker parts only)."""
     found = []
     for raw in timeline.get("entries", []):
-        parts = tuple(p for p in raw.get("parts", []) if p.get("type") in ("audio", "tts", "relay"))
+        parts = tuple(p for p in raw.get("parts", []) if p.get("type") in PLAYABLE)
         if not parts:
             continue
         found.append(

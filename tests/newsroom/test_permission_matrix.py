@@ -37,32 +37,33 @@ ACTIONS = [
     "withdraw",
     "schedule",
     "emergency",
+    "live",
     "manage_members",
 ]
 
 # fmt: off
 MATRIX = """
-role            position view edit submit approve return publish withdraw schedule emergency members
-reporter        own      Y    Y    Y      .       .      .       .        .        .         .
-reporter        child    Y    Y    Y      .       .      .       .        .        .         .
-reporter        sibling  .    .    .      .       .      .       .        .        .         .
-reporter        parent   .    .    .      .       .      .       .        .        .         .
-approver        own      Y    .    .      Y       Y      Y       Y        .        .         .
-approver        child    Y    .    .      Y       Y      Y       Y        .        .         .
-approver        sibling  .    .    .      .       .      .       .        .        .         .
-approver        parent   .    .    .      .       .      .       .        .        .         .
-scheduler       own      Y    .    .      .       .      .       .        Y        Y         .
-scheduler       child    Y    .    .      .       .      .       .        Y        Y         .
-scheduler       sibling  .    .    .      .       .      .       .        .        .         .
-scheduler       parent   .    .    .      .       .      .       .        .        .         .
-unit_admin      own      Y    Y    Y      .       .      .       .        .        .         Y
-unit_admin      child    Y    Y    Y      .       .      .       .        .        .         Y
-unit_admin      sibling  .    .    .      .       .      .       .        .        .         .
-unit_admin      parent   .    .    .      .       .      .       .        .        .         .
-editorial_board own      Y    .    .      Y       Y      Y       Y        .        .         .
-editorial_board child    Y    .    .      Y       Y      Y       Y        .        .         .
-editorial_board sibling  .    .    .      .       .      .       .        .        .         .
-"""
+role            position view edit submit approve return publish withdraw schedule emergency live members
+reporter        own      Y    Y    Y      .       .      .       .        .        .         .     .
+reporter        child    Y    Y    Y      .       .      .       .        .        .         .     .
+reporter        sibling  .    .    .      .       .      .       .        .        .         .     .
+reporter        parent   .    .    .      .       .      .       .        .        .         .     .
+approver        own      Y    .    .      Y       Y      Y       Y        .        .         .     .
+approver        child    Y    .    .      Y       Y      Y       Y        .        .         .     .
+approver        sibling  .    .    .      .       .      .       .        .        .         .     .
+approver        parent   .    .    .      .       .      .       .        .        .         .     .
+scheduler       own      Y    .    .      .       .      .       .        Y        Y         Y     .
+scheduler       child    Y    .    .      .       .      .       .        Y        Y         Y     .
+scheduler       sibling  .    .    .      .       .      .       .        .        .         .     .
+scheduler       parent   .    .    .      .       .      .       .        .        .         .     .
+unit_admin      own      Y    Y    Y      .       .      .       .        .        .         .     Y
+unit_admin      child    Y    Y    Y      .       .      .       .        .        .         .     Y
+unit_admin      sibling  .    .    .      .       .      .       .        .        .         .     .
+unit_admin      parent   .    .    .      .       .      .       .        .        .         .     .
+editorial_board own      Y    .    .      Y       Y      Y       Y        .        .         .     .
+editorial_board child    Y    .    .      Y       Y      Y       Y        .        .         .     .
+editorial_board sibling  .    .    .      .       .      .       .        .        .         .     .
+"""  # noqa: E501 - one row per role and position, one column per action
 # fmt: on
 
 
@@ -176,7 +177,7 @@ def attempt(world, role, unit, action) -> bool:
             return False
         item.refresh_from_db()
         return item.withdrawn_at is not None and not item.live
-    if action in ("schedule", "emergency"):
+    if action in ("schedule", "emergency", "live"):
         allowed = policy.user_can(user, action, unit)
         assert allowed == policy.units_for(user, action).filter(pk=unit.pk).exists()
         return allowed

@@ -58,6 +58,7 @@ class Command(BaseCommand):
         env = dict(os.environ)
         base_url = base_url_for(host, port)
         env.setdefault("WAGTAILADMIN_BASE_URL", base_url)
+        icecast_server = self._icecast(env)
         processes = {}
         for name, cmd in commands.items():
             processes[name] = subprocess.Popen(
@@ -98,6 +99,43 @@ class Command(BaseCommand):
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
+        if icecast_server is not None:
+            icecast_server.stop()
         if failed:
             raise SystemExit(1)
         self.stdout.write("Stopped.")
+
+    def _icecast(self, env: dict):
+        """Live broadcasting: an Icecast of our own when none is configured and icecast2 is
+        installed (its URL passed to the web server and the worker); else say it is off."""
+        from broadcast.live import icecast
+
+        if settings.ICECAST_URL:
+            self.stdout.write(f"Live broadcasting through Icecast at {settings.ICECAST_URL}")
+            return None
+        if icecast.binary() is None:
+            self.stdout.write(
+                "Live broadcasting is off: install Debian's icecast2 (apt install icecast2) "
+                "or set ICECAST_URL, then start again."
+            )
+            return None
+        server = icecast.IcecastProcess(
+            icecast.IcecastConfig(
+                port=settings.ICECAST_PORT,
+                folder=settings.ICECAST_CONFIG_DIR,
+                source_password=settings.ICECAST_SOURCE_PASSWORD,
+                admin_password=settings.ICECAST_ADMIN_PASSWORD,
+                max_listeners=settings.ICECAST_MAX_LISTENERS,
+            )
+        )
+        try:
+            server.start()
+        except icecast.IcecastError as exc:
+            self.stderr.write(f"Live broadcasting is off: {exc}")
+            return None
+        env["ICECAST_URL"] = server.url
+        from broadcast.live.relays import relay_specs
+
+        icecast.reload_relays(settings.ICECAST_CONFIG_DIR, relay_specs())
+        self.stdout.write(f"Live broadcasting through Icecast at {server.url}")
+        return server
