@@ -134,8 +134,13 @@ class Command(BaseCommand):
             self.stderr.write(f"Live broadcasting is off: {exc}")
             return None
         env["ICECAST_URL"] = server.url
+        from django.db import DatabaseError
+
         from broadcast.live.relays import relay_specs
 
-        icecast.reload_relays(settings.ICECAST_CONFIG_DIR, relay_specs())
+        try:
+            icecast.reload_relays(settings.ICECAST_CONFIG_DIR, relay_specs())
+        except DatabaseError:  # not migrated yet: no relays to give it
+            pass
         self.stdout.write(f"Live broadcasting through Icecast at {server.url}")
         return server
