@@ -7,7 +7,6 @@ as the processes of ``make run`` do, so a programme scheduled here changes the E
 server answers with.
 """
 
-import importlib
 import os
 import re
 import signal
@@ -25,22 +24,11 @@ from django.conf import settings as django_settings
 
 from tests.support import require
 
+from .helpers import server_api
+
 os.environ.setdefault("MQTT_URL", "mqtt://127.0.0.1:1883")
 os.environ.setdefault("BROADCAST_MQTT_TOPIC_PREFIX", f"nguon-test-{os.getpid()}/devices")
 MQTT_URL = os.environ["MQTT_URL"]
-
-
-def server_api(name: str):
-    """A broadcast service by name, wherever the app keeps it (it is being split)."""
-    for module in ("broadcast.services", "broadcast.programmes.services", "broadcast.commands",
-                   "broadcast.registry"):  # fmt: skip
-        try:
-            found = getattr(importlib.import_module(module), name, None)
-        except ImportError:
-            continue
-        if found is not None:
-            return found
-    raise ImportError(name)
 
 
 def free_port() -> int:
@@ -288,21 +276,3 @@ def commune(tmp_path, transactional_db):
         "admin": make_user("quantri", is_superuser=True, is_staff=True),
         "scheduler": make_user("laplich", unit=units["A"], role=Role.SCHEDULER),
     }
-
-
-def schedule(commune, *, name: str, at, items: list[str]):
-    """A one-off normal programme on the commune's cluster, made by its scheduler."""
-    return server_api("programme_create")(
-        user=commune["scheduler"],
-        name=name,
-        targets=[{"cluster": commune["cluster"]}],
-        slots=[{"starts_at": at, "items": [commune["items"][n].pk for n in items]}],
-    )
-
-
-def rendition_pcm(item) -> bytes:
-    """The loudspeaker MP3 of ``item`` decoded as the player decodes it."""
-    from nguon_player.audio import decode_all, ffmpeg_binary
-
-    rendition = item.audio.rendition("loudspeaker")
-    return decode_all(ffmpeg_binary(), rendition.file.path)

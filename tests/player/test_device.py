@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from tests.support import wait_for
 
-from .conftest import rendition_pcm, schedule, server_api
+from .helpers import rendition_pcm, schedule, server_api
 
 PLAYER_SRC = Path(__file__).resolve().parents[2] / "player" / "nguon_player"
 SERVER_PACKAGES = {"broadcast", "newsroom", "cms", "portal", "media", "syndication", "search",

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from tests.support import wait_for
 
-from .conftest import rendition_pcm, schedule, server_api
+from .helpers import rendition_pcm, schedule, server_api
 
 LEAD_SECONDS = 20  # a test-only lead time; the minute works the same, only slower
 

@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from tests.support import wait_for
 
-from .conftest import server_api
+from .helpers import server_api
 
 
 def slots(commune, *, name: str, starts: list, item: str):

@@ -11,7 +11,7 @@ from django.utils import timezone
 from newsroom.models import Category
 from tests.factories import make_audio_asset, make_published_item
 
-from .conftest import make_item, publish, withdraw
+from .helpers import make_item, publish, withdraw
 
 pytestmark = pytest.mark.django_db
 

@@ -20,7 +20,7 @@ from newsroom.models import NewsItem
 from syndication.models import Delivery
 from tests.support import wait_for
 
-from .conftest import make_subscriber, publish
+from .helpers import make_subscriber, publish
 
 ITEMS = 200
 

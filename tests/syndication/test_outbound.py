@@ -13,7 +13,7 @@ from syndication.ingest import source_poll
 from syndication.models import Delivery, Source, Subscriber
 from syndication.outbound import OutboundRefused, outbound_address
 
-from .conftest import make_item
+from .helpers import make_item
 
 pytestmark = pytest.mark.django_db
 

@@ -21,7 +21,7 @@ from syndication.selectors import delivery_summary
 from syndication.tasks import deliveries_sweep
 from tests.factories import make_user
 
-from .conftest import make_item, make_subscriber, publish, withdraw
+from .helpers import make_item, make_subscriber, publish, withdraw
 
 pytestmark = pytest.mark.django_db
 
