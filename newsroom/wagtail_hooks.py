@@ -313,7 +313,8 @@ SUBMIT_TO = {
 def name_the_submit_button(menu_items, request, context):
     """The submit button says where the chain starts: a returned item is approved again
     from the chain's first step (steps whose approved content is unchanged carry their
-    approval forward, see ``newsroom.workflow.ChainStepRules.start``), never from the returning step."""
+    approval forward, see ``newsroom.workflow.ChainStepRules.start``), never from the
+    returning step."""
     from .chain import chain_plan
 
     instance = context.get("instance")
