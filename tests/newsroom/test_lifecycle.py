@@ -245,7 +245,7 @@ def test_audit_trail_in_the_admin_and_as_csv(tree, people, django_capture_on_com
     body = rows[1:]
     approve = next(r for r in body if r[2] == "wagtail.workflow.approve")
     reject = next(r for r in body if r[2] == "wagtail.workflow.reject")
-    assert approve[1] == "appr_a" and approve[4] == "commune" and approve[5] == "90001"
+    assert approve[1] == "appr_a" and approve[4] == "Xã/Phường" and approve[5] == "90001"
     assert approve[6] == "Xã Tân Đồng" and approve[7] == "Được" and approve[9]
     assert reject[1] == "appr_x" and reject[5] == "901" and reject[7] == "Cần ảnh"
     # Someone outside the unit sees nothing.
