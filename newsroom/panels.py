@@ -60,3 +60,27 @@ class NoticesPanel(Component):
         from django.template.loader import render_to_string
 
         return render_to_string(self.template_name, context)
+
+
+class ReporterHomePanel(Component):
+    """A reporter's "what do I need to do": returned to me (who and why), drafts, waiting
+    for approval (at which level), published."""
+
+    name = "nguon_reporter_home"
+    order = 40
+    template_name = "newsroom/panels/reporter_home.html"
+
+    def __init__(self, user):
+        self.user = user
+
+    def get_context_data(self, parent_context):
+        from .review import reporter_home
+
+        return reporter_home(user=self.user)
+
+    def render_html(self, parent_context=None):
+        from .models import Membership, Role
+
+        if not Membership.objects.filter(user=self.user, role=Role.REPORTER).exists():
+            return ""
+        return super().render_html(parent_context)

@@ -48,21 +48,25 @@ def unit_list_for_user(*, user, roles: list[str] | None = None) -> QuerySet[Admi
 
 def item_list_for_user(*, user) -> QuerySet[NewsItem]:
     """Items whose owning unit lies in a subtree where the user holds any role, annotated
-    with what listings show (``_in_review``, ``_scheduled``) so rows cost no query."""
-    from django.db.models import CharField, Exists, OuterRef
+    with what listings show (``_in_review``, ``_step_level``: the level of the step it
+    waits at, ``_returned``, ``_scheduled``) so rows cost no query."""
+    from django.db.models import CharField, Exists, OuterRef, Subquery
     from django.db.models.functions import Cast
     from wagtail.models import Revision, WorkflowState
 
     pk_text = Cast(OuterRef("pk"), output_field=CharField())
+    states = WorkflowState.objects.filter(
+        base_content_type__app_label="newsroom",
+        base_content_type__model="newsitem",
+        object_id=pk_text,
+    )
+    in_progress = states.filter(status=WorkflowState.STATUS_IN_PROGRESS)
     qs = NewsItem.objects.select_related("unit", "category").annotate(
-        _in_review=Exists(
-            WorkflowState.objects.filter(
-                base_content_type__app_label="newsroom",
-                base_content_type__model="newsitem",
-                object_id=pk_text,
-                status=WorkflowState.STATUS_IN_PROGRESS,
-            )
+        _in_review=Exists(in_progress),
+        _step_level=Subquery(
+            in_progress.values("current_task_state__task__unitapprovaltask__level")[:1]
         ),
+        _returned=Exists(states.filter(status=WorkflowState.STATUS_NEEDS_CHANGES)),
         _scheduled=Exists(
             Revision.objects.filter(
                 base_content_type__app_label="newsroom",

@@ -125,6 +125,22 @@ def stale_message(revision: Revision) -> str:
 
 
 @transaction.atomic
+def item_delete_draft(*, user, item: NewsItem) -> None:
+    """A reporter deletes their own draft that was never sent for approval (an abandoned
+    "Thêm tin bài" included). Anything submitted once, published or withdrawn stays: its
+    history belongs to the approval chain. Logged as ``wagtail.delete``."""
+    item = NewsItem.objects.select_for_update().get(pk=item.pk)
+    if item.created_by_id != user.pk or not policy.user_can(user, "submit", item.unit):
+        raise PermissionDenied(_("Only its reporter can delete a draft."))
+    if item.live or item.withdrawn_at is not None or item.workflow_states.exists():
+        raise ValidationError(
+            _("This item was sent for approval: it cannot be deleted, only withdrawn.")
+        )
+    log(instance=item, action="wagtail.delete", user=user)
+    item.delete()
+
+
+@transaction.atomic
 def item_submit(*, user, item: NewsItem):
     """Start the approval chain for the item's latest revision (or resume it after a
     return). A withdrawn item is never submitted again."""
@@ -301,6 +317,7 @@ __all__ = [
     "StaleRevision",
     "StepAlreadyDecided",
     "item_create",
+    "item_delete_draft",
     "item_embargo",
     "item_review",
     "item_scope_change",

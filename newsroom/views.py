@@ -8,6 +8,7 @@ from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from wagtail.admin import messages
 from wagtail.admin.paginator import WagtailPaginator
@@ -57,12 +58,62 @@ class GuardedEditMixin:
             return redirect(reverse(self.edit_url_name, args=[quote(item.pk)]))
         return super().post(request, *args, **kwargs)
 
+    def get(self, request, *args, **kwargs):
+        """A returned item opens with the approver's comment at the top, naming them."""
+        from .review import return_note
+
+        note = return_note(self.get_object()) if not self.expects_json_response else None
+        if note is not None:
+            messages.warning(
+                request,
+                _("Returned by %(who)s (%(unit)s) at %(when)s: “%(comment)s”")
+                % {
+                    "who": note["by"],
+                    "unit": note["unit"],
+                    "when": timezone.localtime(note["at"]).strftime("%H:%M %d/%m/%Y")
+                    if note["at"]
+                    else "",
+                    "comment": note["comment"],
+                },
+            )
+        return super().get(request, *args, **kwargs)
+
+    def get_success_message(self, *args, **kwargs):
+        """After approving or returning in the editor, say what happened (as the review
+        screen does), not "updated"."""
+        if self.action == "workflow-action" and getattr(self, "workflow_action", "") in (
+            "approve",
+            "reject",
+        ):
+            from .review import decision_message
+
+            return decision_message(self.object, self.workflow_action)
+        return super().get_success_message(*args, **kwargs)
+
     def is_valid(self, form):
         if not self.expects_json_response and self.is_out_of_date:
             self.produced_error_code = "invalid_revision"
             self.produced_error_message = stale_message(self.latest_revision)
             return False
         return super().is_valid(form)
+
+
+class NoAutosaveCreateMixin:
+    """The "Thêm tin bài" form does not autosave: Wagtail's autosave would create the item
+    on the first keystroke and leave a phantom draft when the form is abandoned. An item
+    exists once its reporter saves it (autosave still runs in the editor of an existing
+    item). A JSON post to the create view (an autosave) is refused."""
+
+    def setup(self, request, *args, **kwargs):
+        super().setup(request, *args, **kwargs)
+        self.autosave_enabled = False
+
+    def post(self, request, *args, **kwargs):
+        if self.expects_json_response:
+            return self.json_error_response(
+                "autosave_disabled", _("A new item is created when you save it.")
+            )
+        return super().post(request, *args, **kwargs)
 
 
 class GuardedWorkflowActionMixin:

@@ -32,6 +32,7 @@ from .views import (
     GuardedWorkflowActionMixin,
     ItemListingMixin,
     MembershipScopeMixin,
+    NoAutosaveCreateMixin,
     NoChooserCreateMixin,
     ScopedItemChooserMixin,
     UnitScopedObjectMixin,
@@ -80,6 +81,8 @@ class NewsItemViewSet(SnippetViewSet):
                 mixins.insert(0, hook())
         if view_class is self.edit_view_class:
             mixins.insert(0, GuardedEditMixin)
+        if view_class is self.add_view_class:
+            mixins.insert(0, NoAutosaveCreateMixin)
         if view_class is self.workflow_action_view_class:
             mixins.insert(0, GuardedWorkflowActionMixin)
         scoped = type(view_class.__name__, (*mixins, view_class), {})
@@ -204,8 +207,9 @@ from wagtail.admin.menu import AdminOnlyMenuItem, MenuItem  # noqa: E402
 from wagtail.admin.widgets import ListingButton  # noqa: E402
 
 from .intake_views import may_manage_tokens, token_index  # noqa: E402
-from .panels import AwaitingApprovalPanel, NoticesPanel  # noqa: E402
+from .panels import AwaitingApprovalPanel, NoticesPanel, ReporterHomePanel  # noqa: E402
 from .reform_views import reform_view  # noqa: E402
+from .review_views import bulk_approve_view, delete_draft_view, review_view  # noqa: E402
 
 
 @hooks.register("register_admin_viewset")
@@ -234,6 +238,13 @@ def register_newsroom_urls():
         path("newsroom/items/<int:pk>/audit/", audit_view, name="newsroom_item_audit"),
         path("newsroom/items/<int:pk>/withdraw/", withdraw_view, name="newsroom_item_withdraw"),
         path("newsroom/reform/", reform_view, name="newsroom_reform"),
+        path("newsroom/items/<int:pk>/review/", review_view, name="newsroom_item_review"),
+        path(
+            "newsroom/items/<int:pk>/delete-draft/",
+            delete_draft_view,
+            name="newsroom_item_delete_draft",
+        ),
+        path("newsroom/review/approve/", bulk_approve_view, name="newsroom_bulk_approve"),
         path("newsroom/intake-tokens/", token_index, name="newsroom_intake_tokens"),
     ]
 
@@ -269,6 +280,29 @@ def newsroom_listing_buttons(snippet, user, next_url=None):
             priority=60,
         )
     ]
+    if snippet.workflow_in_progress and policy.user_can(user, "return", snippet):
+        buttons.append(
+            ListingButton(
+                _("Review"),
+                reverse("newsroom_item_review", args=[snippet.pk]),
+                icon_name="tick",
+                priority=10,
+            )
+        )
+    if (
+        snippet.created_by_id == user.pk
+        and not snippet.live
+        and snippet.withdrawn_at is None
+        and not snippet.workflow_states.exists()
+    ):
+        buttons.append(
+            ListingButton(
+                _("Delete"),
+                reverse("newsroom_item_delete_draft", args=[snippet.pk]),
+                icon_name="bin",
+                priority=80,
+            )
+        )
     if snippet.live and policy.user_can(user, "withdraw", snippet):
         buttons.append(
             ListingButton(
@@ -291,8 +325,9 @@ def hide_site_history(request, menu_items):
 
 @hooks.register("construct_homepage_panels")
 def add_newsroom_panels(request, panels):
-    panels.insert(0, AwaitingApprovalPanel(request.user))
-    panels.insert(1, NoticesPanel(request.user))
+    panels.insert(0, ReporterHomePanel(request.user))
+    panels.insert(1, AwaitingApprovalPanel(request.user))
+    panels.insert(2, NoticesPanel(request.user))
 
 
 RESUBMIT_FROM = {

@@ -39,6 +39,15 @@ class Category(models.Model):
         ordering = ["sort_order", "name"]
 
 
+# What a listing says of an item waiting at a step, by the step's level.
+AWAITING_LEVEL = {
+    "commune": _("awaiting commune approval"),
+    "district": _("awaiting district approval"),
+    "province": _("awaiting province approval"),
+    "board": _("awaiting the editorial board"),
+}
+
+
 class NewsItem(
     WorkflowMixin, DraftStateMixin, LockableMixin, RevisionMixin, index.Indexed, models.Model
 ):
@@ -186,7 +195,17 @@ class NewsItem(
         if in_review is None:
             in_review = self.workflow_in_progress
         if in_review:
-            return _("in review")
+            level = getattr(self, "_step_level", None)
+            if level is None and not hasattr(self, "_step_level"):
+                task = self.current_workflow_task
+                level = getattr(getattr(task, "specific", None), "level", None)
+            return AWAITING_LEVEL.get(level) or _("in review")
+        returned = getattr(self, "_returned", None)
+        if returned is None:
+            state = self.current_workflow_state
+            returned = state is not None and state.status == state.STATUS_NEEDS_CHANGES
+        if returned:
+            return _("returned for changes")
         scheduled = getattr(self, "_scheduled", None)
         if scheduled:
             return _("scheduled")
