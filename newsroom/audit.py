@@ -126,7 +126,9 @@ def audit_trail(item: NewsItem) -> list[dict]:
                 "user_name": (entry.user.get_full_name() if entry.user else "") or "",
                 "action": entry.action,
                 "message": entry.message,
-                "level": str(levels.get(where.get("level", ""), where.get("level", ""))),
+                "level": where.get("level", ""),
+                # The admin page shows the level's name; the CSV keeps the code.
+                "level_label": str(levels.get(where.get("level", ""), where.get("level", ""))),
                 "unit_code": where.get("unit_code", ""),
                 "unit_name": where.get("unit_name", ""),
                 "comment": _comment(entry),

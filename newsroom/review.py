@@ -118,6 +118,22 @@ def chain_drawing(item: NewsItem, draft: NewsItem, current_level: str | None) ->
     return steps
 
 
+def needed_tasks(obj, tasks: list) -> list:
+    """Of a workflow's tasks, those the item's chain needs (``chain.chain_plan`` of its
+    latest revision); tasks of other kinds, and other objects' tasks, are kept."""
+    from .models import UnitApprovalTask
+
+    if not isinstance(obj, NewsItem) or not obj.unit_id or not tasks:
+        return tasks
+    latest = obj.get_latest_revision()
+    draft = latest.as_object() if latest is not None else obj
+    needed = {level for level, _unit in chain_plan(draft.unit, draft.distribution)}
+    levels = dict(
+        UnitApprovalTask.objects.filter(pk__in=[t.pk for t in tasks]).values_list("pk", "level")
+    )
+    return [t for t in tasks if t.pk not in levels or levels[t.pk] in needed]
+
+
 def audio_url(item: NewsItem) -> str:
     """What the review screen plays: the web rendition when ready, else the loudspeaker
     one, else the uploaded file."""

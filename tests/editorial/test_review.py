@@ -150,3 +150,42 @@ def test_bulk_approval_lists_the_items_then_approves_each_at_ones_own_level(tree
     assert current_step(first) == current_step(second) == ("district", tree["X"].code)
     assert current_step(elsewhere) == ("district", tree["X"].code)  # untouched
     assert sum("Đã duyệt, chuyển lên cấp huyện" in m for m in said(response)) == 2
+
+
+def test_the_editor_draws_only_the_steps_the_item_needs(tree, people):
+    item = submitted(tree, people, distribution="province")
+    editor = login(people["a"]).get(
+        reverse("wagtailsnippets_newsroom_newsitem:edit", args=[item.pk])
+    )
+    timeline = editor.content.decode().split('class="workflow-timeline"', 1)[1].split("</ol>")[0]
+    for step in ("Duyệt cấp xã", "Duyệt cấp huyện", "Duyệt cấp tỉnh"):
+        assert step in timeline
+    assert "Hội đồng biên tập tỉnh" not in timeline
+
+
+def test_approving_in_the_editor_also_says_where_the_item_went(tree, people):
+    item = submitted(tree, people)
+    item = NewsItem.objects.get(pk=item.pk)
+    latest = item.get_latest_revision()
+    draft = latest.as_object()
+    from wagtail.test.utils.form_data import rich_text
+
+    response = login(people["a"]).post(
+        reverse("wagtailsnippets_newsroom_newsitem:edit", args=[item.pk]),
+        {
+            "unit": draft.unit_id,
+            "kind": draft.kind,
+            "distribution": draft.distribution,
+            "headline": draft.headline,
+            "summary": draft.summary,
+            "body": rich_text(draft.body),
+            "byline": draft.byline,
+            "loaded_revision_id": latest.pk,
+            "loaded_revision_created_at": latest.created_at.isoformat(),
+            "action-workflow-action": "1",
+            "workflow-action-name": "approve",
+        },
+        follow=True,
+    )
+    assert current_step(item) == ("district", tree["X"].code)
+    assert any("Đã duyệt, chuyển lên cấp huyện" in m for m in said(response)), said(response)
