@@ -67,6 +67,7 @@ def item_list_for_user(*, user) -> QuerySet[NewsItem]:
             in_progress.values("current_task_state__task__unitapprovaltask__level")[:1]
         ),
         _returned=Exists(states.filter(status=WorkflowState.STATUS_NEEDS_CHANGES)),
+        _ever_submitted=Exists(states),
         _scheduled=Exists(
             Revision.objects.filter(
                 base_content_type__app_label="newsroom",

@@ -280,7 +280,7 @@ def newsroom_listing_buttons(snippet, user, next_url=None):
             priority=60,
         )
     ]
-    if snippet.workflow_in_progress and policy.user_can(user, "return", snippet):
+    if snippet.pk in _awaiting_item_ids(user):
         buttons.append(
             ListingButton(
                 _("Review"),
@@ -289,11 +289,12 @@ def newsroom_listing_buttons(snippet, user, next_url=None):
                 priority=10,
             )
         )
+    ever_submitted = getattr(snippet, "_ever_submitted", None)
     if (
         snippet.created_by_id == user.pk
         and not snippet.live
         and snippet.withdrawn_at is None
-        and not snippet.workflow_states.exists()
+        and not (snippet.workflow_states.exists() if ever_submitted is None else ever_submitted)
     ):
         buttons.append(
             ListingButton(
@@ -313,6 +314,21 @@ def newsroom_listing_buttons(snippet, user, next_url=None):
             )
         )
     return buttons
+
+
+def _awaiting_item_ids(user) -> set[int]:
+    """Items waiting at one of the user's steps, read once per request (listing rows ask)."""
+    cache = user.__dict__
+    if "_nguon_awaiting_item_ids" not in cache:
+        from .selectors import awaiting_states_for_user
+
+        cache["_nguon_awaiting_item_ids"] = {
+            int(pk)
+            for pk in awaiting_states_for_user(user=user).values_list(
+                "workflow_state__object_id", flat=True
+            )
+        }
+    return cache["_nguon_awaiting_item_ids"]
 
 
 @hooks.register("construct_reports_menu")

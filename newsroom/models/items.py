@@ -199,7 +199,7 @@ class NewsItem(
             if level is None and not hasattr(self, "_step_level"):
                 task = self.current_workflow_task
                 level = getattr(getattr(task, "specific", None), "level", None)
-            return AWAITING_LEVEL.get(level) or _("in review")
+            return AWAITING_LEVEL.get(str(level)) or _("in review")
         returned = getattr(self, "_returned", None)
         if returned is None:
             state = self.current_workflow_state
