@@ -127,7 +127,7 @@ def audit_trail(item: NewsItem) -> list[dict]:
                 "action": entry.action,
                 "message": entry.message,
                 "level": where.get("level", ""),
-                # The admin page shows the level's name; the CSV keeps the code.
+                # What people read, on the page and in the CSV (``level`` keeps the code).
                 "level_label": str(levels.get(where.get("level", ""), where.get("level", ""))),
                 "unit_code": where.get("unit_code", ""),
                 "unit_name": where.get("unit_name", ""),
@@ -144,7 +144,7 @@ CSV_COLUMNS = [
     ("user", _("User")),
     ("action", _("Action")),
     ("message", _("Description")),
-    ("level", _("Level")),
+    ("level_label", _("Level")),
     ("unit_code", _("Unit code")),
     ("unit_name", _("Unit")),
     ("comment", _("Comment")),
