@@ -16,6 +16,7 @@ from wagtail.models import ModelLogEntry
 from broadcast.live import icecast
 from broadcast.live.services import live_chunk, live_start, live_stop
 from broadcast.models import Cluster, Command, LiveBroadcast
+from broadcast.programmes.services import programme_create
 from newsroom.models import NewsItem, Role
 from tests.broadcast.helpers import add_device, timeline
 from tests.factories import make_tree, make_user
@@ -180,3 +181,62 @@ def test_a_source_that_sends_garbage_is_cut_off(icecast_server, commune):
     assert live.status == LiveBroadcast.Status.ENDED
     assert live.end_reason == LiveBroadcast.EndReason.SOURCE_INVALID
     assert all(e.end <= timezone.now() for e in timeline(commune["token"]))
+
+
+def on_air(commune, *, name: str, bulletin_class: str = "normal", seconds: int = 300, user=None):
+    """Something playing now on the commune's cluster (a relay slot of ``seconds``)."""
+    return programme_create(
+        user=user or commune["speaker"],
+        name=name,
+        bulletin_class=bulletin_class,
+        targets=[{"cluster": commune["cluster"]}],
+        slots=[
+            {
+                "starts_at": timezone.now() - timedelta(seconds=5),
+                "content": "relay",
+                "relay_url": "http://radio.example/vov1",
+                "duration_seconds": seconds,
+            }
+        ],  # fmt: skip
+    )
+
+
+def test_a_normal_live_broadcast_waits_for_the_bulletin_on_air_or_is_refused_with_the_reason(
+    icecast_server, commune, settings
+):
+    on_air(commune, name="Bản tin thời sự")
+    settings.BROADCAST_LIVE_MAX_WAIT_SECONDS = 60
+    with pytest.raises(ValidationError) as refused:
+        live_start(user=commune["speaker"], targets=[{"cluster": commune["cluster"]}])
+    assert "Bản tin thời sự" in str(refused.value)
+    settings.BROADCAST_LIVE_MAX_WAIT_SECONDS = 600
+    live_start(user=commune["speaker"], targets=[{"cluster": commune["cluster"]}])
+    bulletin, live = timeline(commune["token"])
+    assert live.parts[0]["type"] == "live"
+    assert live.start == bulletin.end, "the live broadcast starts when the bulletin ends"
+    assert live["delayed"]
+
+
+def test_an_emergency_live_broadcast_preempts_what_plays_and_a_normal_one_cannot(
+    icecast_server, commune, settings
+):
+    on_air(commune, name="Bản tin thời sự")
+    live_start(
+        user=commune["speaker"],
+        targets=[{"cluster": commune["cluster"]}],
+        bulletin_class="emergency",
+    )
+    first = timeline(commune["token"])[0]
+    assert first.parts[0]["type"] == "live" and first.bulletin_class == "emergency"
+    assert first.start <= timezone.now()
+    assert Command.objects.filter(device=commune["device"], kind="emergency_start").exists()
+    # Another speaker's normal broadcast to another cluster during an emergency there.
+    on_air(
+        commune | {"cluster": commune["other"]},
+        name="Khẩn cấp lũ",
+        bulletin_class="emergency",
+        user=commune["neighbour"],
+    )
+    with pytest.raises(ValidationError) as refused:
+        live_start(user=commune["neighbour"], targets=[{"cluster": commune["other"]}])
+    assert "Khẩn cấp lũ" in str(refused.value)
