@@ -69,6 +69,10 @@ def live_page(request):
 
 @require_POST
 def live_start_view(request):
+    if not live_enabled():
+        return _error(
+            ValidationError(_("Live broadcasting is off: no Icecast server is configured.")), 409
+        )
     form = LiveForm(request.POST, units=_units(request))
     if not form.is_valid():
         errors = [e for errs in form.errors.values() for e in errs]
