@@ -25,9 +25,11 @@ api.add_router("/items/", items_router)
 
 @api.exception_handler(AuthenticationError)
 def on_auth_error(request, exc):
-    return api.create_response(
-        request, {"error": _("Missing or invalid device token.")}, status=401
-    )
+    if request.path.startswith("/api/v1/intake/"):
+        message = _("Missing or invalid API token.")
+    else:
+        message = _("Missing or invalid device token.")
+    return api.create_response(request, {"error": message, "field": None}, status=401)
 
 
 @api.exception_handler(Http404)

@@ -1,14 +1,15 @@
 """``/healthz`` and ``/readyz``: JSON state of the services the site depends on.
 
 ``/healthz`` (database, task queue, search) is what the CI smoke test and simple monitors
-poll. ``/readyz`` adds what a load balancer should know before sending traffic: the broker,
-file storage (writable, free space) and, when ``MQTT_URL`` is set, the MQTT broker. Both
-answer 200 when every check passes and 503 otherwise.
+poll: three round trips, nothing written. ``/readyz`` adds what a load balancer should know
+before sending traffic: the broker, file storage (writable, free space) and, when
+``MQTT_URL`` is set, the MQTT broker. Both answer 200 when every check passes and 503 otherwise.
 
 ``/readyz`` is cheap and discreet for anyone: free space is read on every call (no write),
 the storage write test runs at most once per ``STORAGE_WRITE_INTERVAL`` seconds per process
 (a failure is retried at the next call), and a caller who is not signed-in staff sees only
-each check's ``ok`` (no free space, no error text, no backend names).
+each check's ``ok`` (no free space, no error text, no backend names). ``/healthz`` says as
+little to strangers (its address, statuses and ``status``/``checks`` keys are unchanged).
 """
 
 import os
@@ -127,12 +128,19 @@ def readyz(request):
     if settings.MQTT_URL:
         checks["mqtt"] = _timed(_mqtt)
     ok = all(check["ok"] for check in checks.values())
-    user = getattr(request, "user", None)
-    if not (user is not None and user.is_authenticated and user.is_staff):
-        checks = {name: {"ok": check["ok"]} for name, check in checks.items()}
     return JsonResponse(
-        {"status": "ready" if ok else "not ready", "checks": checks}, status=200 if ok else 503
+        {"status": "ready" if ok else "not ready", "checks": _for(request, checks)},
+        status=200 if ok else 503,
     )
+
+
+def _for(request, checks: dict) -> dict:
+    """Every detail for signed-in staff; only each check's ``ok`` for anyone else (no
+    timings, versions, backend names, free space or error text for a stranger to map)."""
+    user = getattr(request, "user", None)
+    if user is not None and user.is_authenticated and user.is_staff:
+        return checks
+    return {name: {"ok": check["ok"]} for name, check in checks.items()}
 
 
 @never_cache
@@ -141,5 +149,6 @@ def healthz(request):
     checks = {"database": _timed(_database), "queue": _timed(_queue), "search": _timed(_search)}
     ok = all(check["ok"] for check in checks.values())
     return JsonResponse(
-        {"status": "ok" if ok else "degraded", "checks": checks}, status=200 if ok else 503
+        {"status": "ok" if ok else "degraded", "checks": _for(request, checks)},
+        status=200 if ok else 503,
     )

@@ -92,7 +92,10 @@ def logging_config(*, log_format: str, level: str) -> dict:
     return {
         "version": 1,
         "disable_existing_loggers": False,
-        "filters": {"context": {"()": "cms.logging.ContextFilter"}},
+        "filters": {
+            "context": {"()": "cms.logging.ContextFilter"},
+            "without_traceback": {"()": "cms.errors.WithoutTraceback"},
+        },
         "formatters": {
             "text": {"format": "%(asctime)s %(levelname)s %(name)s %(context)s%(message)s"},
             "json": {"()": "cms.logging.JsonFormatter"},
@@ -108,6 +111,8 @@ def logging_config(*, log_format: str, level: str) -> dict:
         "loggers": {
             "django_tasks": {"level": "WARNING"},
             "wagtail": {"level": "WARNING"},
+            # A body over the limit is answered 413 (cms.errors): one line, no stack.
+            "django.security.RequestDataTooBig": {"filters": ["without_traceback"]},
         },
     }
 

@@ -10,8 +10,11 @@ portal or the admin; control characters are dropped by ``NewsItem.save``.
 from __future__ import annotations
 
 import hashlib
+import html
+import re
 import secrets
 from dataclasses import dataclass
+from typing import Literal
 
 import nh3
 from django.conf import settings
@@ -20,6 +23,8 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from ninja import Field, Schema
+from pydantic import ValidationError as SchemaError
 from wagtail.log_actions import log
 
 from . import policy
@@ -28,6 +33,9 @@ from .models import AdministrativeUnit, Category, IntakeRecord, IntakeToken, New
 BODY_TAGS = {"p", "br", "h2", "h3", "b", "strong", "i", "em", "ol", "ul", "li", "a"}
 LANGUAGES = {"vi", "en"}
 TEXT_LIMITS = {"headline": 255, "byline": 255, "summary": 5000}
+# Bidirectional embeddings, overrides and isolates (NewsItem.save drops them too; here
+# first, so that the text is stripped of the spaces they leave at either end).
+_BIDI_CONTROLS = re.compile("[\u202a-\u202e\u2066-\u2069]")
 
 
 class IntakeError(Exception):
@@ -129,8 +137,17 @@ def _sha256(data: bytes) -> str:
 
 
 def clean_text(value) -> str:
-    """Plain text: every tag removed (escaped entities kept as text)."""
-    return nh3.clean(str(value), tags=set()).strip()
+    """Plain text as typed: tags (and script/style contents) removed, every other character
+    kept, entities decoded (``Tom & Jerry <3 > 2`` stays exactly that). Nothing is
+    HTML-escaped here: templates, feeds and JSON escape on output. Repeated until stable,
+    so an escaped tag (``&lt;b&gt;``) does not become a tag either."""
+    text = str(value)
+    for _pass in range(4):
+        cleaned = html.unescape(nh3.clean(text, tags=set()))
+        if cleaned == text:
+            break
+        text = cleaned
+    return _BIDI_CONTROLS.sub("", text).strip()
 
 
 def clean_html(value) -> str:
@@ -140,6 +157,33 @@ def clean_html(value) -> str:
         attributes={"a": {"href"}},
         url_schemes={"http", "https", "mailto"},
     )
+
+
+class IntakeIn(Schema):
+    """The JSON an intake client sends (the OpenAPI description is this class); the
+    values are checked against the database and the caller's roles after it validates.
+    Control characters (NUL too) in the text are dropped when the item is saved; a code
+    or slug holding a NUL names nothing."""
+
+    headline: str = Field(..., min_length=1, max_length=TEXT_LIMITS["headline"])
+    unit: str = Field(..., min_length=1, max_length=64, description="official unit code")
+    body: str | None = Field(None, description="HTML; cleaned (p, br, h2, h3, b, i, lists, a)")
+    byline: str | None = Field(None, max_length=TEXT_LIMITS["byline"])
+    summary: str | None = Field(None, max_length=TEXT_LIMITS["summary"])
+    language: Literal["vi", "en"] | None = None
+    category: str | None = Field(None, max_length=100, description="category slug")
+    distribution: Literal[tuple(NewsItem.Distribution.values)] | None = None  # type: ignore[valid-type]
+
+
+class IntakeOut(Schema):
+    uri: str
+    id: int
+    guid: str
+    headline: str
+    unit: str
+    pubstatus: str
+    audio: int | None
+    video: int | None
 
 
 @dataclass
@@ -152,6 +196,28 @@ def check_intake(*, user, payload) -> IntakeData:
     """Validate the payload; raise ``IntakeError`` naming the first wrong field."""
     if not isinstance(payload, dict):
         raise IntakeError(422, _("The body must be a JSON object."), None)
+    body = payload.get("body")
+    if isinstance(body, str) and len(body.encode()) > settings.NGUON_INTAKE_MAX_BODY_BYTES:
+        raise IntakeError(413, _("The body is too large."), "body")
+    try:
+        IntakeIn.model_validate(payload)
+    except SchemaError as exc:
+        problem = exc.errors()[0]
+        field = str(problem["loc"][0]) if problem.get("loc") else None
+        if problem["type"] == "missing":
+            raise IntakeError(422, _("This field is required."), field) from None
+        if problem["type"] == "string_type":
+            raise IntakeError(422, _("This field must be a string."), field) from None
+        if problem["type"] == "string_too_long":
+            limit = problem["ctx"]["max_length"]
+            raise IntakeError(422, _("At most %(n)d characters.") % {"n": limit}, field) from None
+        if field == "language":
+            raise IntakeError(422, _("Unsupported language."), field) from None
+        if field == "distribution":
+            raise IntakeError(422, _("Choose a valid distribution scope."), field) from None
+        if problem["type"] == "string_too_short":
+            raise IntakeError(422, _("This field is required."), field) from None
+        raise IntakeError(422, _("This field must be a string."), field) from None
     for name in ("headline", "unit"):
         if not str(payload.get(name) or "").strip():
             raise IntakeError(422, _("This field is required."), name)
@@ -161,19 +227,19 @@ def check_intake(*, user, payload) -> IntakeData:
     for name, limit in TEXT_LIMITS.items():
         if len(payload.get(name) or "") > limit:
             raise IntakeError(422, _("At most %(n)d characters.") % {"n": limit}, name)
-    if len((payload.get("body") or "").encode()) > settings.NGUON_INTAKE_MAX_BODY_BYTES:
-        raise IntakeError(413, _("The body is too large."), "body")
     language = payload.get("language") or "vi"
     if language not in LANGUAGES:
         raise IntakeError(422, _("Unsupported language."), "language")
-    unit = AdministrativeUnit.objects.filter(code=payload["unit"].strip()).first()
+    code = payload["unit"].strip()
+    unit = None if "\x00" in code else AdministrativeUnit.objects.filter(code=code).first()
     if unit is None:
         raise IntakeError(422, _("Unknown unit code."), "unit")
     if not policy.user_can(user, "submit", unit):
         raise IntakeError(403, _("You have no reporter role in this unit."), "unit")
     category = None
     if payload.get("category"):
-        category = Category.objects.filter(slug=payload["category"]).first()
+        slug = payload["category"]
+        category = None if "\x00" in slug else Category.objects.filter(slug=slug).first()
         if category is None:
             raise IntakeError(422, _("Unknown category."), "category")
     distribution = payload.get("distribution") or NewsItem.Distribution.PROVINCE
@@ -202,7 +268,13 @@ def do_intake(
     from media.services import asset_create, asset_files_kept_on_success, asset_validate_upload
 
     user = token.user
-    key = (idempotency_key or "").strip()[:255]
+    key = (idempotency_key or "").strip()
+    if len(key) > 255:  # the API refuses it first (400); never cut: prefixes would collide
+        raise IntakeError(
+            400,
+            _("The Idempotency-Key is longer than %(n)d characters.") % {"n": 255},
+            "Idempotency-Key",
+        )
     if key:
         record = IntakeRecord.objects.filter(token=token, key=key).select_related("item").first()
         if record is not None:

@@ -4,7 +4,7 @@ from django.contrib.admin.utils import quote
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connections
 from django.db.models import Q, QuerySet
-from django.http import HttpResponse
+from django.http import HttpResponse, HttpResponseForbidden
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
@@ -277,10 +277,15 @@ class ScopedItemChooserMixin:
 
 
 class NoChooserCreateMixin:
-    """Items are created in the editor, through the chain's rules; the chooser creates none."""
+    """Items are created in the editor, through the chain's rules; the chooser creates none.
+    A 403 said plainly (Wagtail would turn ``PermissionDenied`` into a redirect to the
+    dashboard, a 302 that hides the refusal from an API client or a script)."""
 
     def dispatch(self, request, *args, **kwargs):
-        raise PermissionDenied
+        return HttpResponseForbidden(
+            _("News items are created in the editor, not from the chooser."),
+            content_type="text/plain; charset=utf-8",
+        )
 
 
 def superuser_only(view):

@@ -36,6 +36,11 @@ def report_units_for_user(user):
     )
 
 
+# A report ends at most a year from today and spans at most ten years.
+MAX_AHEAD_DAYS = 366
+MAX_PERIOD_DAYS = 3653
+
+
 class ReportForm(forms.Form):
     unit = forms.ModelChoiceField(label=gettext_lazy("Unit"), queryset=AdministrativeUnit.objects)
     start = forms.DateField(label=gettext_lazy("From"), input_formats=["%d/%m/%Y", "%Y-%m-%d"])
@@ -52,8 +57,14 @@ class ReportForm(forms.Form):
 
     def clean(self):
         data = super().clean()
-        if data.get("start") and data.get("end") and data["end"] < data["start"]:
+        start, end = data.get("start"), data.get("end")
+        if start and end and end < start:
             raise forms.ValidationError(_("The end date is before the start date."))
+        if end and end > timezone.localdate() + datetime.timedelta(days=MAX_AHEAD_DAYS):
+            # 31/12/9999 and the like: nothing happened there (and the day after overflows).
+            self.add_error("end", _("The end date is more than a year from today."))
+        elif start and end and (end - start).days >= MAX_PERIOD_DAYS:
+            self.add_error("start", _("The period is longer than ten years."))
         return data
 
     def period(self):

@@ -4,6 +4,8 @@ from django.utils.translation import gettext as _
 from ninja import Router, Schema
 from ninja.errors import HttpError
 
+from core.openapi import operation
+
 from .backends import SearchUnavailable
 from .forms import clean_query
 from .selectors import item_suggest
@@ -22,7 +24,12 @@ class SuggestOut(Schema):
     suggestions: list[SuggestionOut]
 
 
-@router.get("/suggest", response=SuggestOut, summary="Suggestions as the user types")
+@router.get(
+    "/suggest",
+    response=SuggestOut,
+    summary="Suggestions as the user types",
+    openapi_extra=operation(errors=(422, 503)),
+)
 def suggest(request, q: str = "", limit: int = 8):
     """Published headlines whose words start with each typed word (accents optional),
     newest first. An empty ``q`` gives an empty list; ``limit`` is capped at 20."""

@@ -9,7 +9,7 @@ stay listed and retrievable with ``pubstatus: canceled``.
 
 from __future__ import annotations
 
-from datetime import datetime, time
+from datetime import UTC, datetime, time
 from uuid import UUID
 
 from django.core import signing
@@ -18,14 +18,22 @@ from django.http import Http404
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.translation import gettext as _
-from ninja import Router
+from ninja import Field, Router, Schema
 from ninja.errors import HttpError
+
+from core.openapi import operation
 
 from .models import SyndicatedItem
 from .ninjs import item_to_ninjs
 from .selectors import feed_filters_resolve, item_list_syndicated
 
 router = Router(tags=["items"])
+
+
+class ItemPage(Schema):
+    items: list[dict] = Field(..., description="IPTC ninjs 2.2 documents")
+    next: str | None = Field(..., description="cursor of the next page; null on the last")
+
 
 CURSOR_SALT = "syndication.items.cursor"
 KINDS = {"text": "article", "audio": "audio", "video": "video"}
@@ -61,8 +69,14 @@ def parse_since(value: str) -> datetime:
         raise HttpError(
             400, _("Invalid date in “since”: use ISO 8601, e.g. 2025-07-01T08:00:00+07:00.")
         )
-    if timezone.is_naive(when):
-        when = timezone.make_aware(when)
+    try:
+        if timezone.is_naive(when):
+            when = timezone.make_aware(when)
+        when.astimezone(UTC)  # 0001-01-01 in Vietnam time is before the calendar in UTC
+    except (OverflowError, ValueError) as exc:
+        raise HttpError(
+            400, _("Invalid date in “since”: use ISO 8601, e.g. 2025-07-01T08:00:00+07:00.")
+        ) from exc
     return when
 
 
@@ -76,7 +90,12 @@ def _document(request, item) -> dict:
     return item_to_ninjs(item, base_url=base, portal_url=portal)
 
 
-@router.get("/", summary="Published items as ninjs 2.2, cursor-paginated")
+@router.get(
+    "/",
+    response=ItemPage,
+    summary="Published items as ninjs 2.2, cursor-paginated",
+    openapi_extra=operation(errors=(400, 422)),
+)
 def item_list(
     request,
     since: str = "",
@@ -130,7 +149,12 @@ def item_list(
     return {"items": [_document(request, item) for item in page], "next": next_cursor}
 
 
-@router.get("/{item_uuid}/", summary="One item as a ninjs 2.2 document")
+@router.get(
+    "/{item_uuid}/",
+    response=dict,
+    summary="One item as a ninjs 2.2 document",
+    openapi_extra=operation(errors=(404,)),
+)
 def item_detail(request, item_uuid: str):
     """The current version of a published (or withdrawn: ``canceled``) item."""
     try:

@@ -32,6 +32,8 @@ def feed_filters_resolve(*, unit_code: str = "", category_slug: str = ""):
     (a reader subscribed to a renamed unit sees no items, not an error page).
     """
     unit = category = None
+    if "\x00" in unit_code or "\x00" in category_slug:  # no code holds one (PostgreSQL: none can)
+        return None, None, False
     known = True
     if unit_code:
         unit = AdministrativeUnit.objects.filter(code=unit_code.strip()).first()

@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import base64
 import re
-from datetime import datetime, timedelta
-from typing import Literal
+from datetime import timedelta
+from typing import Any, Literal
 
 from django.conf import settings
 from django.http import FileResponse, HttpResponse, HttpResponseNotModified, JsonResponse
 from django.http.response import HttpResponseBase
-from django.urls import reverse
+from django.urls import register_converter, reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from ninja import Field, Router, Schema, Status
@@ -27,6 +27,7 @@ from ninja.errors import HttpError
 from ninja.operation import PathView
 from ninja.security import HttpBearer
 
+from core.openapi import ETAG, ObjectSchema, header, operation
 from media.models import Rendition
 from newsroom.models import NewsItem
 
@@ -36,8 +37,24 @@ from ..reach import device_timeline_data
 from ..timeline import to_local_iso
 from . import cache as bcache
 from .cache import DeviceIdentity
-from .playlogs import playlogs_record
+from .playlogs import PlayEventError, playlogs_record
 from .protocol import HeartbeatIn, device_identity, etag_matches, heartbeat_accept, ip_is_valid
+
+
+class RowId:
+    """A database id in a path: 1 to 19 digits (a 64-bit key). A longer number matches no
+    route, so it is a 404 like any unknown id, never converted."""
+
+    regex = "[0-9]{1,19}"
+
+    def to_python(self, value: str) -> int:
+        return int(value)
+
+    def to_url(self, value) -> str:
+        return str(value)
+
+
+register_converter(RowId, "rowid")
 
 
 class DeviceToken(HttpBearer):
@@ -69,7 +86,13 @@ def _bad(field: str, message: str) -> JsonResponse:
 # --- trivial view (benchmark baseline) ---------------------------------------------------
 
 
-@router.get("/ping", auth=None, summary="Trivial JSON answer (load-test baseline)")
+class PingOut(Schema):
+    ok: bool
+
+
+@router.get(
+    "/ping", auth=None, response=PingOut, summary="Trivial JSON answer (load-test baseline)"
+)
 def ping(request):
     return {"ok": True}
 
@@ -92,9 +115,45 @@ def _part_out(request, device_id: int, part: dict) -> dict:
 TIMELINE_POLL_SECONDS = 60
 
 
+class TimelinePart(Schema):
+    model_config = {"extra": "allow"}
+    url: str | None = Field(None, description="download address (the device's media route)")
+
+
+class TimelineEntry(Schema):
+    model_config = {"extra": "allow"}
+    id: str
+    start: str = Field(..., description="ISO 8601, Vietnam time")
+    end: str
+    parts: list[TimelinePart]
+
+
+class TimelineOut(Schema):
+    device: int
+    cluster: int
+    kind: str
+    version: str
+    generated_at: str
+    poll_seconds: int
+    valid_until: str
+    entries: list[TimelineEntry]
+
+
+_DEVICE_ERRORS = (401, 403, 404)
+
+
 @router.get(
-    "/{int:device_id}/timeline",
+    "/{rowid:device_id}/timeline",
+    response={200: TimelineOut},
     summary="The device's compiled timeline for the next 48 hours (ETag, 304 when unchanged)",
+    openapi_extra=operation(
+        errors=_DEVICE_ERRORS,
+        parameters=[header("If-None-Match", "the ETag of the timeline the device holds")],
+        responses={
+            200: {"headers": {"ETag": ETAG}},
+            304: {"description": "Not modified", "headers": {"ETag": ETAG}},
+        },
+    ),
 )
 def device_timeline_get(request, device_id: int):
     identity = _own(request, device_id)
@@ -129,7 +188,8 @@ def device_timeline_get(request, device_id: int):
 
 # --- media --------------------------------------------------------------------------------
 
-_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
+# One range; positions of more than 19 digits are beyond any file (416, never converted).
+_RANGE = re.compile(r"^bytes=(\d{0,19})-(\d{0,19})$")
 
 
 def _rendition_allowed(request, identity: DeviceIdentity, rendition_id: int) -> bool:
@@ -158,10 +218,42 @@ def _rendition_allowed(request, identity: DeviceIdentity, rendition_id: int) -> 
     return any(p.get("rendition_id") == rendition_id for p in payloads)
 
 
+_FILE_HEADERS = {
+    "ETag": ETAG,
+    "Accept-Ranges": {"schema": {"type": "string", "enum": ["bytes"]}},
+    "X-Checksum-SHA256": {
+        "description": "hex SHA-256 of the whole file",
+        "schema": {"type": "string"},
+    },
+    "Digest": {"description": "RFC 3230 sha-256 (base64)", "schema": {"type": "string"}},
+}
+_AUDIO = {"content": {"audio/mpeg": {"schema": {"type": "string", "format": "binary"}}}}
+
+
 @router.get(
-    "/{int:device_id}/media/{int:rendition_id}",
+    "/{rowid:device_id}/media/{rowid:rendition_id}",
     url_name="device_media",
     summary="Download a loudspeaker file of the timeline (Range requests, SHA-256 digest)",
+    openapi_extra=operation(
+        errors=(*_DEVICE_ERRORS, 416),
+        parameters=[
+            header("Range", "one byte range: bytes=FIRST-LAST, bytes=FIRST- or bytes=-SUFFIX"),
+            header("If-Range", "the ETag: the range is answered only while it matches"),
+            header("If-None-Match", "the ETag of the copy the device holds"),
+        ],
+        responses={
+            200: {"description": "The whole file", **_AUDIO, "headers": _FILE_HEADERS},
+            206: {
+                "description": "The requested range",
+                **_AUDIO,
+                "headers": {
+                    **_FILE_HEADERS,
+                    "Content-Range": {"schema": {"type": "string"}},
+                },
+            },
+            304: {"description": "Not modified", "headers": {"ETag": ETAG}},
+        },
+    ),
 )
 def device_media(request, device_id: int, rendition_id: int):
     identity = _own(request, device_id)
@@ -234,9 +326,10 @@ class HeartbeatOut(Schema):
 
 
 @router.post(
-    "/{int:device_id}/heartbeat",
+    "/{rowid:device_id}/heartbeat",
     response={200: HeartbeatOut, 400: Error},
     summary="Status, volume, signal, firmware, IP, now playing (every 60 s)",
+    openapi_extra=operation(errors=(*_DEVICE_ERRORS, 413, 422)),
 )
 def device_heartbeat(request, device_id: int, data: HeartbeatIn):
     identity = _own(request, device_id)
@@ -248,33 +341,47 @@ def device_heartbeat(request, device_id: int, data: HeartbeatIn):
 # --- play logs ----------------------------------------------------------------------------
 
 
-class PlayEvent(Schema):
-    id: str = Field(..., min_length=1, max_length=64, description="device-generated, unique")
-    entry_id: str = Field("", max_length=64, description="timeline entry id")
-    slot_id: int | None = None
-    item: str | None = Field(None, max_length=36)
-    started_at: datetime
-    duration: float = Field(0, ge=0, le=86400)
-    status: Literal["completed", "interrupted", "failed"] = "completed"
+# ISO 8601 date and time, the offset optional (without one: Vietnam time).
+LOCAL_DATETIME = (
+    r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}(:[0-9]{2}([.][0-9]{1,6})?)?"
+    r"([Zz]|[+-][0-9]{2}:?[0-9]{2})?$"
+)
 
 
-class PlayLogBatch(Schema):
-    sent_at: datetime | None = Field(None, description="device clock when sending (skew)")
-    events: list[PlayEvent]
+class PlayLogBatch(ObjectSchema):
+    sent_at: str | None = Field(
+        None,
+        pattern=LOCAL_DATETIME,
+        description="device clock when sending, ISO 8601 (the server corrects event times "
+        "by the skew); without an offset, Vietnam time",
+    )
+    events: list[Any] = Field(
+        ...,
+        description="play events, each validated on its own (see ``PlayEvent``): "
+        "``id`` (1-64 characters, unique per device), ``entry_id``, ``slot_id``, ``item`` "
+        "(uuid), ``started_at`` (ISO 8601), ``duration`` (0-86400 s), ``status`` "
+        "(completed, interrupted, failed). A refused event is listed in ``errors`` and "
+        "the others are stored.",
+    )
 
 
 class PlayLogResult(Schema):
-    accepted: int
-    duplicates: int
+    accepted: int = Field(..., description="events stored by this request")
+    duplicates: int = Field(..., description="events already stored (replays) or repeated")
+    refused: int = Field(..., description="events refused for good (listed in ``errors``)")
     clock_skew_seconds: float
+    errors: list[PlayEventError]
 
 
 @router.post(
-    "/{int:device_id}/playlogs",
+    "/{rowid:device_id}/playlogs",
     response={200: PlayLogResult, 400: Error},
     summary="A batch of played events; replays and out-of-order batches are harmless",
+    openapi_extra=operation(errors=(*_DEVICE_ERRORS, 413, 422)),
 )
 def device_playlogs(request, device_id: int, batch: PlayLogBatch):
+    """Valid events are stored, refused ones are named in ``errors`` (index, id, field,
+    message) with a 200: the device drops what it sent either way."""
     identity = _own(request, device_id)
     limit = settings.BROADCAST_PLAYLOG_MAX_BATCH
     if len(batch.events) > limit:
@@ -285,7 +392,7 @@ def device_playlogs(request, device_id: int, batch: PlayLogBatch):
     return playlogs_record(
         device_id=identity.device_id,
         commune_id=identity.commune_id,
-        events=[e.dict() for e in batch.events],
+        events=batch.events,
         sent_at=batch.sent_at,
     )
 
@@ -300,15 +407,20 @@ class CommandOut(Schema):
     created_at: str
 
 
-class AckIn(Schema):
+class AckOut(Schema):
+    ok: bool
+
+
+class AckIn(ObjectSchema):
     status: Literal["done", "failed"] = "done"
     detail: str = Field("", max_length=500)
 
 
 @router.get(
-    "/{int:device_id}/commands",
+    "/{rowid:device_id}/commands",
     response=list[CommandOut],
     summary="Commands not yet acknowledged, oldest first",
+    openapi_extra=operation(errors=_DEVICE_ERRORS),
 )
 def device_commands(request, device_id: int):
     identity = _own(request, device_id)
@@ -319,9 +431,10 @@ def device_commands(request, device_id: int):
 
 
 @router.post(
-    "/{int:device_id}/commands/{int:command_id}/ack",
-    response={200: dict, 404: Error},
+    "/{rowid:device_id}/commands/{rowid:command_id}/ack",
+    response={200: AckOut, 404: Error},
     summary="Acknowledge a command (done or failed)",
+    openapi_extra=operation(errors=(400, 401, 403, 413, 422)),
 )
 def device_command_ack(request, device_id: int, command_id: int, data: AckIn):
     identity = _own(request, device_id)
@@ -335,7 +448,7 @@ def device_command_ack(request, device_id: int, command_id: int, data: AckIn):
 # --- retired ------------------------------------------------------------------------------
 
 
-@router.get("/{int:device_id}/schedule", auth=None, include_in_schema=False)
+@router.get("/{rowid:device_id}/schedule", auth=None, include_in_schema=False)
 def device_schedule_retired(request, device_id: int):
     """The legacy ``/schedule`` (the commune's published audio), retired in 0.4.0: a device
     plays its ``/timeline``."""

@@ -33,8 +33,9 @@ from .protocol import (
     ip_is_valid,
 )
 
-_TIMELINE = re.compile(r"^/api/v1/devices/(\d+)/timeline$")
-_HEARTBEAT = re.compile(r"^/api/v1/devices/(\d+)/heartbeat$")
+# An id of more than 19 digits is no device (the API answers 404): never converted here.
+_TIMELINE = re.compile(r"^/api/v1/devices/(\d{1,19})/timeline$")
+_HEARTBEAT = re.compile(r"^/api/v1/devices/(\d{1,19})/heartbeat$")
 
 
 def _device(request, match):

@@ -9,8 +9,9 @@ from ipaddress import ip_address
 from typing import Literal
 
 from django.utils import timezone
-from ninja import Field, Schema
+from ninja import Field
 
+from core.openapi import ObjectSchema
 from newsroom.models import AdministrativeUnit
 
 from .. import commands
@@ -85,10 +86,10 @@ def etag_matches(header: str, etag: str) -> bool:
 # --- heartbeats ----------------------------------------------------------------------------
 
 
-class HeartbeatIn(Schema):
+class HeartbeatIn(ObjectSchema):
     status: Literal["idle", "playing", "off", "error"] = "idle"
-    volume: int | None = Field(None, ge=0, le=100)
-    signal: int | None = Field(None, ge=-150, le=0, description="dBm")
+    volume: int | None = Field(None, ge=0, le=100, strict=True)
+    signal: int | None = Field(None, ge=-150, le=0, strict=True, description="dBm")
     firmware: str | None = Field(None, max_length=64)
     ip: str | None = Field(None, max_length=45)
     now_playing: str | None = Field(None, max_length=255)

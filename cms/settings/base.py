@@ -65,6 +65,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "cms.middleware.RequestIDMiddleware",
+    # A declared body over the limit is a 413 before anything reads it (cms/errors.py).
+    "cms.errors.RequestSizeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Loudspeakers' unchanged timelines (304) and heartbeats end here: broadcast/device_api/.
     "broadcast.device_api.middleware.DeviceFastPathMiddleware",
@@ -293,6 +295,11 @@ FFMPEG_PATH = os.environ.get("FFMPEG_PATH", "")
 # Uploads longer or larger than this are refused.
 NGUON_MEDIA_MAX_DURATION_SECONDS = env_int("NGUON_MEDIA_MAX_DURATION_SECONDS", 2 * 3600)
 NGUON_MEDIA_MAX_UPLOAD_BYTES = env_int("NGUON_MEDIA_MAX_UPLOAD_BYTES", 2 * 1024**3)
+# A multipart request (an audio and a video upload and the form fields) declaring more is
+# answered 413 before it is read (cms.errors.RequestSizeMiddleware).
+NGUON_REQUEST_MAX_BYTES = env_int(
+    "NGUON_REQUEST_MAX_BYTES", 2 * NGUON_MEDIA_MAX_UPLOAD_BYTES + DATA_UPLOAD_MAX_MEMORY_SIZE
+)
 # Delivery profiles are data (media/profiles.py DEFAULT_PROFILES); override any key, e.g.
 # NGUON_MEDIA_PROFILES = {"loudspeaker": {"codec_args": [..., "96k", ...], "bitrate": 96000}}.
 NGUON_MEDIA_PROFILES: dict = {}

@@ -20,7 +20,9 @@ from .units import AdministrativeUnit
 if TYPE_CHECKING:
     from django_stubs_ext import StrOrPromise
 
-_CONTROL_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# C0 controls, and the bidirectional embeddings, overrides and isolates (U+202A-202E,
+# U+2066-2069) that make a headline read differently from what it says.
+_CONTROL_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u202a-\u202e\u2066-\u2069]")
 
 
 class Category(models.Model):
@@ -220,7 +222,8 @@ class NewsItem(
 
     def save(self, *args, **kwargs):
         # Text pasted from office documents can carry C0 control characters; PostgreSQL
-        # refuses NUL and XML feeds refuse the rest, so they never reach the database.
+        # refuses NUL and XML feeds refuse the rest, so they never reach the database; nor
+        # do bidirectional overrides (a headline shown reversed in lists and feeds).
         for field in ("headline", "summary", "body", "byline", "transcript"):
             value = getattr(self, field)
             if value:

@@ -472,10 +472,16 @@ class Player:
         sent = 0
         while batch := self.spool.ready(500):
             result = self.client.playlogs(batch)
+            # A 200 settles the whole batch: stored, already stored, or refused for good
+            # (listed in "errors"; sending a refused event again cannot change the answer).
             self.spool.mark_sent([e["id"] for e in batch])
             sent += len(batch)
-            logger.info("uploaded %d play log(s): %s accepted, %s duplicates", len(batch),
-                        result.get("accepted"), result.get("duplicates"))  # fmt: skip
+            logger.info("uploaded %d play log(s): %s accepted, %s duplicates, %s refused",
+                        len(batch), result.get("accepted"), result.get("duplicates"),
+                        result.get("refused", 0))  # fmt: skip
+            for error in result.get("errors") or []:
+                logger.warning("play log %s refused (%s): %s", error.get("id"),
+                               error.get("field"), error.get("error"))  # fmt: skip
         if sent:
             self.spool.prune(time.time() - 7 * 86400)
         return sent

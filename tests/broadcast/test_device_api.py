@@ -288,21 +288,82 @@ def test_playlog_bad_input(world, client: Client, settings):
         client, url(device, "playlogs"), {"events": events(11, start=timezone.now())}, token
     )
     assert oversize.status_code == 400 and oversize.json()["field"] == "events"
-    wrong = post_json(
-        client,
-        url(device, "playlogs"),
-        {"events": [{"id": "x", "started_at": "yesterday", "duration": 1}]},
-        token,
-    )
-    assert wrong.status_code == 422 and "started_at" in json.dumps(wrong.json()["detail"])
-    no_id = post_json(
-        client,
-        url(device, "playlogs"),
-        {"events": [{"started_at": timezone.now().isoformat()}]},
-        token,
-    )
-    assert no_id.status_code == 422 and '"id"' in json.dumps(no_id.json()["detail"])
+    no_events = post_json(client, url(device, "playlogs"), {"sent_at": None}, token)
+    assert no_events.status_code == 422 and "events" in json.dumps(no_events.json()["detail"])
     assert not PlayLog.objects.exists()
+
+
+def test_one_bad_play_event_is_named_and_the_good_ones_are_kept(world, client: Client):
+    """Hostile or broken events (issue 14) are refused one by one with a 200 that names
+    each; the valid events of the same batch are stored, so the device never resends (and
+    never loses) its proof of play."""
+    device, token = world["devices"]["A1"]
+    now = timezone.now()
+    good = events(2, start=now - timedelta(minutes=30), prefix="good")
+    naive_local = (timezone.localtime(now) - timedelta(minutes=5)).replace(tzinfo=None)
+    batch = {
+        "events": [
+            good[0],
+            {"id": "year-1", "started_at": "0001-01-01T00:00:00+07:00"},
+            {"id": "year-9999", "started_at": "9999-12-31T23:59:59-05:00"},
+            {"id": "huge-slot", "started_at": now.isoformat(), "slot_id": 10**40},
+            {"id": "yesterday", "started_at": "yesterday"},
+            {"started_at": now.isoformat()},
+            "not an object",
+            {"id": "x" * 65, "started_at": now.isoformat()},
+            {"id": "naive", "started_at": naive_local.isoformat()},
+            {"id": "huge-entry", "entry_id": "9" * 60, "started_at": now.isoformat()},
+            good[1],
+        ]
+    }
+    response = post_json(client, url(device, "playlogs"), batch, token)
+    assert response.status_code == 200, response.content
+    answer = response.json()
+    refused = {(e["index"], e["id"], e["field"]) for e in answer["errors"]}
+    assert refused == {
+        (1, "year-1", "started_at"),
+        (2, "year-9999", "started_at"),
+        (3, "huge-slot", "slot_id"),
+        (4, "yesterday", "started_at"),
+        (5, None, "id"),
+        (6, None, "event"),
+        (7, "x" * 65, "id"),
+    }
+    assert all(e["error"] for e in answer["errors"])
+    assert (answer["accepted"], answer["duplicates"], answer["refused"]) == (4, 0, 7)
+    stored = dict(PlayLog.objects.filter(device=device).values_list("event_id", "started_at"))
+    assert set(stored) == {"good-0", "good-1", "naive", "huge-entry"}
+    # A time without an offset is Vietnam time (the device's local clock).
+    assert abs((stored["naive"] - (now - timedelta(minutes=5))).total_seconds()) < 2
+    # Sent again (the device retried before reading the answer): nothing new, same refusals.
+    again = post_json(client, url(device, "playlogs"), batch, token).json()
+    assert (again["accepted"], again["duplicates"], again["refused"]) == (0, 4, 7)
+
+
+@pytest.mark.parametrize(
+    "sent_at",
+    ["0001-01-01T00:00:00+07:00", "9999-12-31T23:59:59-05:00", "naive"],
+)
+def test_a_broken_or_naive_sent_at_never_loses_the_batch(world, client: Client, sent_at):
+    device, token = world["devices"]["A1"]
+    now = timezone.now()
+    if sent_at == "naive":  # the device's wall clock, 10 minutes slow, without an offset
+        sent_at = (timezone.localtime(now) - timedelta(minutes=10)).replace(tzinfo=None)
+        sent_at = sent_at.isoformat()
+    batch = {"sent_at": sent_at, "events": events(3, start=now - timedelta(hours=1))}
+    response = post_json(client, url(device, "playlogs"), batch, token)
+    assert response.status_code == 200, response.content
+    answer = response.json()
+    if sent_at.startswith(("0001", "9999")):
+        # No usable skew: reported, and the events keep the device's own times.
+        assert answer["errors"] == [
+            {"index": None, "id": None, "field": "sent_at", "error": answer["errors"][0]["error"]}
+        ]
+        assert answer["clock_skew_seconds"] == 0 and answer["accepted"] == 3
+    else:
+        assert answer["errors"] == [] and answer["accepted"] == 3
+        assert 590 < answer["clock_skew_seconds"] < 610
+    assert PlayLog.objects.filter(device=device).count() == 3
 
 
 def test_commands_poll_and_acknowledge(world, client: Client):
@@ -371,3 +432,39 @@ def test_board_timeline_and_unknown_token(world, client: Client):
 
 def test_ping_is_a_trivial_json_view(client: Client):
     assert client.get("/api/v1/devices/ping").json() == {"ok": True}
+
+
+def test_a_range_or_an_id_too_long_to_be_a_number_is_refused_not_a_500(world, client: Client):
+    """Issue 14: ``Range: bytes=<5000 digits>-`` is a 416; a 5000-digit device or file id is
+    a JSON 404, on the fast path (If-None-Match, heartbeat) and the API alike."""
+    device, token = world["devices"]["A1"]
+    schedule_daily(world)
+    part = client.get(url(device, "timeline"), **bearer(token)).json()["entries"][0]["parts"][0]
+    digits = "9" * 5000
+    for header in [f"bytes={digits}-", f"bytes=0-{digits}", f"bytes=-{digits}", "bytes=1-2,5-6"]:
+        response = client.get(part["url"], HTTP_RANGE=header, **bearer(token))
+        assert response.status_code == 416, header
+        assert response.json()["field"] == "Range"
+        assert response["Content-Range"] == f"bytes */{part['size']}"
+    # A range of 19 digits is still a number: beyond the file, 416.
+    far = client.get(part["url"], HTTP_RANGE="bytes=" + "9" * 19 + "-", **bearer(token))
+    assert far.status_code == 416
+    requests = [
+        ("get", f"/api/v1/devices/{digits}/timeline", {}),
+        ("get", f"/api/v1/devices/{digits}/timeline", {"HTTP_IF_NONE_MATCH": '"v"'}),
+        ("post", f"/api/v1/devices/{digits}/heartbeat", {}),
+        ("post", f"/api/v1/devices/{digits}/playlogs", {}),
+        ("get", url(device, f"media/{digits}"), {}),
+        ("get", url(device, f"media/{digits}"), {"HTTP_RANGE": f"bytes={digits}-"}),
+        ("post", url(device, f"commands/{digits}/ack"), {}),
+        ("get", "/api/v1/devices/" + "9" * 20 + "/timeline", {}),
+    ]
+    for method, path, extra in requests:
+        call = getattr(client, method)
+        kwargs = {"data": "{}", "content_type": "application/json"} if method == "post" else {}
+        response = call(path, **kwargs, **extra, **bearer(token))
+        assert response.status_code == 404, (path[:60], response.status_code)
+        assert response.json()["error"] == "Không tìm thấy."
+    # A real device id still answers; a path missing only its slash is still redirected.
+    assert client.get(url(device, "timeline"), **bearer(token)).status_code == 200
+    assert client.get("/api/v1/items").status_code == 301

@@ -120,3 +120,120 @@ def test_multipart_with_audio(api, tmp_path):
         {"data": json.dumps(GOOD), "audio": make_upload(b"not audio" * 50, name="x.mp3")},
     )
     assert bad.status_code == 422 and bad.json()["field"] == "audio"
+
+
+# --- hostile input (issue 14) --------------------------------------------------------------
+
+
+def test_text_is_stored_as_typed_and_escaped_only_on_output(api):
+    """``Tom & Jerry <3 > 2`` is stored as typed (not ``&amp;`` / ``&lt;``); tags go, and an
+    escaped tag does not come back as one. The portal page and the RSS feed escape it."""
+    payload = {
+        **GOOD,
+        "headline": "Tom & Jerry <3 > 2",
+        "byline": "<b>Trần</b> &amp; Lê",
+        "summary": "&lt;img src=x onerror=alert(1)&gt;Giá 5 < 7 > 3 \"ngon\" 'rẻ'",
+    }
+    response = post(api, payload)
+    assert response.status_code == 201, response.content
+    assert response.json()["headline"] == "Tom & Jerry <3 > 2"
+    item = NewsItem.objects.get()
+    assert item.headline == "Tom & Jerry <3 > 2"
+    assert item.byline == "Trần & Lê"
+    assert item.summary == "Giá 5 < 7 > 3 \"ngon\" 'rẻ'"
+
+    from tests.factories import make_published_item
+
+    published = make_published_item(item.unit, item.headline, summary=item.summary)
+    client = Client()
+    page = client.get(published.public_path)
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "Tom &amp; Jerry &lt;3 &gt; 2" in html and "<3 > 2" not in html
+    assert "onerror" not in html
+    import feedparser
+
+    feed = client.get("/feeds/rss/")
+    assert b"<3 > 2" not in feed.content
+    titles = [e.title for e in feedparser.parse(feed.content).entries]
+    assert "Tom & Jerry <3 > 2" in titles
+
+
+def test_an_idempotency_key_longer_than_255_characters_is_refused(api):
+    """A cut key would let two keys sharing 255 characters collide: 400 naming the header."""
+    too_long = "k" * 256
+    response = post(api, GOOD, key=too_long)
+    assert response.status_code == 400
+    assert response.json() == {
+        "error": "Idempotency-Key dài quá 255 ký tự.",
+        "field": "Idempotency-Key",
+    }
+    other = post(api, {**GOOD, "headline": "Khác"}, key=too_long[:255] + "x")
+    assert other.status_code == 400
+    assert not NewsItem.objects.exists()
+    assert post(api, GOOD, key="k" * 255).status_code == 201
+
+
+def test_a_lone_surrogate_in_the_json_is_a_400(api):
+    for text in ('{"headline": "Tin \\ud800", "unit": "90001"}', '{"unit": "\\udfff"}'):
+        response = api.post(URL, data=text, content_type="application/json")
+        assert response.status_code == 400, response.content
+        assert response.json()["error"] == "Nội dung gửi lên không phải JSON hợp lệ."
+    assert not NewsItem.objects.exists()
+
+
+def _multipart(fields: dict, files: dict) -> tuple[bytes, str]:
+    """A multipart body written by hand: file names exactly as given (the test client
+    would sanitise them)."""
+    boundary = "nguon-test-boundary"
+    parts = []
+    for name, value in fields.items():
+        parts.append(
+            f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n'.encode()
+            + value.encode()
+            + b"\r\n"
+        )
+    for name, (filename, data) in files.items():
+        parts.append(
+            f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"; '
+            f'filename="{filename}"\r\nContent-Type: audio/wav\r\n\r\n'.encode()
+            + data
+            + b"\r\n"
+        )
+    body = b"".join(parts) + f"--{boundary}--\r\n".encode()
+    return body, f"multipart/form-data; boundary={boundary}"
+
+
+@pytest.mark.parametrize("filename", ["..", ".", "a/..", "&#46;&#46;", "\x01\x02"])
+def test_a_file_whose_name_sanitises_to_nothing_is_refused_not_dropped(api, tmp_path, filename):
+    wav = make_audio(tmp_path / "ban-tin", seconds=1).read_bytes()
+    body, content_type = _multipart({"data": json.dumps(GOOD)}, {"audio": (filename, wav)})
+    response = api.generic("POST", URL, body, content_type=content_type)
+    assert response.status_code == 422, response.content
+    assert response.json() == {
+        "error": "Tên tệp chứa ký tự không được phép.",
+        "field": "audio",
+    }
+    assert not NewsItem.objects.exists() and not MediaAsset.objects.exists()
+    # The same file with a plain name is kept.
+    body, content_type = _multipart({"data": json.dumps(GOOD)}, {"audio": ("ban-tin.wav", wav)})
+    kept = api.generic("POST", URL, body, content_type=content_type)
+    assert kept.status_code == 201 and kept.json()["audio"]
+
+
+def test_bidirectional_overrides_are_stripped_from_headlines(api):
+    payload = {
+        **GOOD,
+        "headline": "Thông báo \u202egpj.exe\u202c và \u2066cách ly\u2069 \u202a\u202b\u202d",
+        "summary": "Tóm \u2067tắt\u2068",
+    }
+    response = post(api, payload)
+    assert response.status_code == 201
+    item = NewsItem.objects.get()
+    assert item.headline == "Thông báo gpj.exe và cách ly"
+    assert item.summary == "Tóm tắt"
+    # The same rule holds for a headline saved any other way (the admin form, services).
+    item.headline = "Sửa \u202eđổi"
+    item.save()
+    item.refresh_from_db()
+    assert item.headline == "Sửa đổi"

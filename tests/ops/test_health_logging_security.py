@@ -50,6 +50,21 @@ def test_readyz_tells_a_stranger_only_what_is_ready(settings):
     assert refused.json()["checks"]["storage"] == {"ok": False}  # no path, no free space
 
 
+def test_healthz_tells_a_stranger_only_what_is_up_and_staff_everything():
+    """Same address, statuses and keys as before; a stranger no longer reads the database
+    vendor, broker transport, search backend, timings or error text."""
+    body = Client().get("/healthz").json()
+    assert body == {
+        "status": "ok",
+        "checks": {name: {"ok": True} for name in ("database", "queue", "search")},
+    }
+    staff = Client()
+    staff.force_login(make_user("truc_ban", is_staff=True))
+    checks = staff.get("/healthz").json()["checks"]
+    assert checks["database"]["vendor"] and checks["queue"]["transport"]
+    assert checks["search"]["backend"] and all("ms" in c for c in checks.values())
+
+
 def test_readyz_does_not_write_a_file_for_every_anonymous_call(settings, tmp_path):
     from cms import health
 
