@@ -22,6 +22,8 @@ from media.models import Rendition as MediaRendition
 from newsroom.audience import PROVINCE_DISTRIBUTIONS, item_list_public
 from newsroom.models import AdministrativeUnit, Category, NewsItem
 
+from .collation import units_sorted
+
 D = NewsItem.Distribution
 T = AdministrativeUnit.Type
 
@@ -136,15 +138,17 @@ def portal_unit_get(*, code: str) -> AdministrativeUnit | None:
 
 
 def portal_unit_children(*, unit: AdministrativeUnit) -> list[AdministrativeUnit]:
-    return list(
+    """The unit's active children in Vietnamese alphabetical order of their proper names."""
+    return units_sorted(
         AdministrativeUnit.objects.filter(
             path__startswith=unit.path, depth=unit.depth + 1, is_active=True
-        ).order_by("name")
+        )
     )
 
 
 def portal_unit_roots() -> list[AdministrativeUnit]:
-    return list(AdministrativeUnit.objects.filter(depth=1, is_active=True).order_by("name"))
+    """The provinces, in Vietnamese alphabetical order of their proper names."""
+    return units_sorted(AdministrativeUnit.objects.filter(depth=1, is_active=True))
 
 
 def portal_unit_ancestors(*, unit: AdministrativeUnit) -> list[AdministrativeUnit]:
