@@ -18,10 +18,11 @@ from broadcast.services import device_token_issue
 from media.ffmpeg import ffmpeg_binary
 from newsroom.models import NewsItem, Role
 from tests.factories import make_tree, make_user
-from tests.ops.conftest import CHROMIUM_ARGS, chromium_path  # noqa: F401
+from tests.ops.conftest import chromium_path  # noqa: F401
+from tests.ops.helpers import CHROMIUM_ARGS
+from tests.support import wait_for
 
 from .audio import match, pcm, pcm_bytes, speech_wav
-from .conftest import wait_until
 
 PASSWORD = "mat-khau-thu-nghiem-2026"
 LEAD_IN = 5.0
@@ -94,24 +95,32 @@ def test_speaking_from_the_live_page_plays_on_the_loudspeaker_and_is_archived(
             assert "Đang phát" in page.inner_text("#live-state")
             live = LiveBroadcast.objects.get()
             # The loudspeaker joins the live entry (poll or push) and plays it.
-            wait_until(lambda: "live" in (player.out.with_name("out.pcm.log").read_text()
-                                          if player.out.with_name("out.pcm.log").exists()
-                                          else ""), "the player never played the live entry",
-                       60)  # fmt: skip
+            log = player.out.with_name("out.pcm.log")
+            wait_for(
+                lambda: "live" in (log.read_text() if log.exists() else ""),
+                what="the player never played the live entry",
+                timeout=60,
+                interval=0.05,
+            )
             time.sleep(LEAD_IN + len(source) / 48000 + 3)
             page.click("#live-stop")
             page.wait_for_selector("#live-state[data-state=tEnded]", timeout=30_000)
         finally:
             browser.close()
 
-    live = wait_until(
+    live = wait_for(
         lambda: LiveBroadcast.objects.filter(pk=live.pk, item__isnull=False).first(),
-        "the recording was not archived",
-        90,
+        what="the recording was not archived",
+        timeout=90,
+        interval=0.05,
     )
     assert live.end_reason == LiveBroadcast.EndReason.STOPPED
-    wait_until(lambda: any(m.event in ("end", "stop") for m in player.marks()),
-               "the player did not end the live entry", 30)  # fmt: skip
+    wait_for(
+        lambda: any(m.event in ("end", "stop") for m in player.marks()),
+        what="the player did not end the live entry",
+        timeout=30,
+        interval=0.05,
+    )
     played = pcm_bytes(player.out.read_bytes())
     score, _lag = match(played, source)
     assert score >= 0.8, f"the loudspeaker's output does not match the speech ({score:.3f})"

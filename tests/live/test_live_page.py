@@ -13,8 +13,7 @@ from broadcast.live import icecast
 from media.ffmpeg import ffmpeg_binary
 from newsroom.models import Role
 from tests.factories import make_tree, make_user
-
-from .conftest import wait_until
+from tests.support import wait_for
 
 
 @pytest.mark.django_db
@@ -43,7 +42,7 @@ def test_a_reporter_does_not_get_the_live_page(client):
 
 
 def test_icecast_refuses_listeners_beyond_its_limit(tmp_path):
-    from conftest import require
+    from tests.support import require
 
     require("icecast", icecast.binary() is not None, "icecast2 is not installed")
     server = icecast.IcecastProcess(
@@ -63,7 +62,7 @@ def test_icecast_refuses_listeners_beyond_its_limit(tmp_path):
     )  # fmt: skip
     try:
         mounts = lambda: (icecast.status(server.url) or {"mounts": {}})["mounts"]  # noqa: E731
-        wait_until(lambda: "/gioi-han.mp3" in mounts(), "no mount", 30)
+        wait_for(lambda: "/gioi-han.mp3" in mounts(), what="no mount", timeout=30, interval=0.05)
         first = urllib.request.urlopen(f"{server.url}/gioi-han.mp3", timeout=5)  # noqa: S310
         second = urllib.request.urlopen(f"{server.url}/gioi-han.mp3", timeout=5)  # noqa: S310
         assert first.read(100) and second.read(100)

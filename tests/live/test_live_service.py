@@ -20,9 +20,10 @@ from broadcast.programmes.services import programme_create
 from newsroom.models import NewsItem, Role
 from tests.broadcast.helpers import add_device, timeline
 from tests.factories import make_tree, make_user
+from tests.support import wait_for
 
 from .audio import match, pcm, pcm_bytes, speech_wav, to_webm
-from .conftest import Listener, wait_until
+from .helpers import Listener
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.timeout(180)]
 
@@ -95,7 +96,12 @@ def test_a_device_hears_what_was_said_live_and_the_recording_is_kept(
     pieces = webm_slices(webm, total=LEAD_IN + len(source) / 48000)
     sender = threading.Thread(target=send_paced, args=(live, commune["speaker"], pieces))
     sender.start()
-    wait_until(lambda: mount_up(icecast_server, live.mount), "the mount never came up", 60)
+    wait_for(
+        lambda: mount_up(icecast_server, live.mount),
+        what="the mount never came up",
+        timeout=60,
+        interval=0.05,
+    )
     listener = Listener(f"{icecast_server.url}{live.mount}", tmp_path / "heard.pcm")
     listener.start()
     sender.join()
@@ -114,9 +120,11 @@ def test_a_device_hears_what_was_said_live_and_the_recording_is_kept(
     assert Command.objects.filter(device=commune["device"], kind="live_stop").exists()
 
     # The recording is kept as an audio item of the commune, with who, when, class, targets.
-    live = wait_until(
+    live = wait_for(
         lambda: LiveBroadcast.objects.filter(pk=live.pk, item__isnull=False).first(),
-        "the recording was not archived in the newsroom",
+        what="the recording was not archived in the newsroom",
+        timeout=20.0,
+        interval=0.05,
     )
     item = NewsItem.objects.get(pk=live.item_id)
     assert item.kind == NewsItem.Kind.AUDIO and item.unit == commune["units"]["A"]
@@ -162,9 +170,11 @@ def test_a_browser_that_stops_sending_ends_the_broadcast_on_devices_within_secon
     live = live_start(user=commune["speaker"], targets=[{"cluster": commune["cluster"]}])
     live_chunk(user=commune["speaker"], live=live, data=webm)
     sent = time.monotonic()
-    live = wait_until(
+    live = wait_for(
         lambda: LiveBroadcast.objects.filter(pk=live.pk, status="ended").first(),
-        "the broadcast did not end after the browser went away",
+        what="the broadcast did not end after the browser went away",
+        timeout=20.0,
+        interval=0.05,
     )
     # The source timeout (2 s here, 5 s by default) plus starting `manage.py live_end`
     # (a Django start: about 1.5 s on an idle machine, more on this shared one).

@@ -20,8 +20,9 @@ from media.ffmpeg import ffmpeg_binary
 from newsroom.models import Role
 from tests.broadcast.helpers import add_device, timeline
 from tests.factories import make_tree, make_user
+from tests.support import wait_for
 
-from .conftest import Listener, wait_until
+from .helpers import Listener
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.timeout(300)]
 
@@ -48,14 +49,24 @@ def test_a_relayed_station_costs_one_upstream_connection_reconnects_and_alerts(
     settings.BROADCAST_RELAY_ALERT_SECONDS = 3
     upstream = station(icecast_server, "/vov1-goc.mp3")
     try:
-        wait_until(lambda: "/vov1-goc.mp3" in mounts(icecast_server), "no station", 30)
+        wait_for(
+            lambda: "/vov1-goc.mp3" in mounts(icecast_server),
+            what="no station",
+            timeout=30,
+            interval=0.05,
+        )
         # Saving the relay gives Icecast its <relay> (the receiver, after commit).
         relay = Relay.objects.create(
             name="VOV1",
             upstream_url=f"{icecast_server.url}/vov1-goc.mp3",
             mount="/tiep-song-vov1.mp3",
         )
-        wait_until(lambda: "/tiep-song-vov1.mp3" in mounts(icecast_server), "no relay mount", 60)
+        wait_for(
+            lambda: "/tiep-song-vov1.mp3" in mounts(icecast_server),
+            what="no relay mount",
+            timeout=60,
+            interval=0.05,
+        )
 
         # A relay programme points the commune's devices at the relay's mount.
         units = make_tree(three_level=True)
@@ -86,7 +97,12 @@ def test_a_relayed_station_costs_one_upstream_connection_reconnects_and_alerts(
         listeners = [Listener(entry.parts[0]["url"], tmp_path / f"l{i}.pcm") for i in range(5)]
         for one in listeners:
             one.start()
-        wait_until(lambda: all(one.connected_at for one in listeners), "listeners got nothing")
+        wait_for(
+            lambda: all(one.connected_at for one in listeners),
+            what="listeners got nothing",
+            timeout=20.0,
+            interval=0.05,
+        )
         found = mounts(icecast_server)
         assert found["/tiep-song-vov1.mp3"]["listeners"] == 5
         assert found["/vov1-goc.mp3"]["listeners"] == 1
@@ -100,15 +116,24 @@ def test_a_relayed_station_costs_one_upstream_connection_reconnects_and_alerts(
         # reconnects by itself and the alert closes.
         upstream.terminate()
         upstream.wait()
-        wait_until(lambda: "/tiep-song-vov1.mp3" not in mounts(icecast_server), "relay stayed", 30)
+        wait_for(
+            lambda: "/tiep-song-vov1.mp3" not in mounts(icecast_server),
+            what="relay stayed",
+            timeout=30,
+            interval=0.05,
+        )
         relays_check()
         time.sleep(3.5)
         assert relays_check() == [relay.pk]
         alert = Alert.objects.get(relay=relay, closed_at__isnull=True)
         assert alert.kind == "relay_no_source" and "VOV1" in alert.message
         upstream = station(icecast_server, "/vov1-goc.mp3")
-        wait_until(lambda: "/tiep-song-vov1.mp3" in mounts(icecast_server),
-                   "Icecast did not reconnect the relay", 150, 0.5)  # fmt: skip
+        wait_for(
+            lambda: "/tiep-song-vov1.mp3" in mounts(icecast_server),
+            what="Icecast did not reconnect the relay",
+            timeout=150,
+            interval=0.5,
+        )
         assert relays_check() == []
         alert.refresh_from_db()
         assert alert.closed_at is not None
@@ -116,9 +141,19 @@ def test_a_relayed_station_costs_one_upstream_connection_reconnects_and_alerts(
         # A station that sends only silence is an alert too.
         upstream.terminate()
         upstream.wait()
-        wait_until(lambda: "/tiep-song-vov1.mp3" not in mounts(icecast_server), "relay stayed", 30)
+        wait_for(
+            lambda: "/tiep-song-vov1.mp3" not in mounts(icecast_server),
+            what="relay stayed",
+            timeout=30,
+            interval=0.05,
+        )
         upstream = station(icecast_server, "/vov1-goc.mp3", silent=True)
-        wait_until(lambda: "/tiep-song-vov1.mp3" in mounts(icecast_server), "no relay", 150, 0.5)
+        wait_for(
+            lambda: "/tiep-song-vov1.mp3" in mounts(icecast_server),
+            what="no relay",
+            timeout=150,
+            interval=0.5,
+        )
         relays_check()
         later = timezone.now() + timedelta(seconds=5)
         assert relays_check(now=later) == [relay.pk]

@@ -13,7 +13,7 @@ from media.models import MediaAsset, Rendition
 from media.pipeline import SourceInfo, measure_chain, needs_limiter, plan_transcode
 from media.profiles import get_profile
 
-from .conftest import decoded, lavfi, loudness, video_info
+from .helpers import decoded, lavfi, loudness, video_info
 
 pytestmark = pytest.mark.django_db
 

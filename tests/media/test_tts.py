@@ -12,7 +12,7 @@ from media.models import MediaAsset
 from media.services import tts_bulletin_create
 from media.tts import TTSEngine, text_for_speech
 
-from .conftest import decoded, loudness
+from .helpers import decoded, loudness
 
 pytestmark = pytest.mark.django_db
 

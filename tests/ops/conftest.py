@@ -4,7 +4,6 @@
 conftest does for postgres, redis and worker.
 """
 
-import os
 import shutil
 from pathlib import Path
 
@@ -12,16 +11,7 @@ import pytest
 
 from tests.support import require
 
-CHROMIUM = os.environ.get("NGUON_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--autoplay-policy=no-user-gesture-required",
-]
+from .helpers import CHROMIUM
 
 
 @pytest.fixture

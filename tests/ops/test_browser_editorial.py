@@ -24,7 +24,7 @@ from broadcast.models import Cluster, Programme
 from newsroom.models import Category, IntakeToken, NewsItem, Role
 from tests.factories import make_audio_asset, make_published_item, make_tree, make_user
 
-from .conftest import CHROMIUM_ARGS
+from .helpers import CHROMIUM_ARGS
 
 PASSWORD = "mat-khau-thu-nghiem-2026"
 HEADLINE = "Xã Tân Đồng họp dân bàn làm đường giao thông nông thôn"

@@ -20,7 +20,7 @@ from newsroom.models import Category, NewsItem, Role
 from tests.factories import make_audio, make_tree, make_user
 from tests.support import wait_for
 
-from .conftest import CHROMIUM_ARGS
+from .helpers import CHROMIUM_ARGS
 
 HEADLINE = "Xã Tân Đồng thông báo lịch tiêm chủng mở rộng"
 PASSWORD = "mat-khau-thu-nghiem-2026"

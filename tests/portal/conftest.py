@@ -1,19 +1,10 @@
-"""Portal fixtures: a unit tree, published items, images with and without alt text, and
-media assets whose renditions are real files (ffmpeg) or plain rows (listings only)."""
-
-import io
-import re
-from datetime import timedelta
-from html.parser import HTMLParser
+"""Portal fixtures: a unit tree and categories. The helpers (published items, images,
+rendition rows, HTML readers) are in ``helpers.py``."""
 
 import pytest
-from django.core.files.images import ImageFile
-from django.utils import timezone
-from PIL import Image as PILImage
 
-from media.models import MediaAsset, Rendition
-from newsroom.models import Category, NewsItem
-from tests.factories import make_published_item, make_tree
+from newsroom.models import Category
+from tests.factories import make_tree
 
 
 @pytest.fixture
@@ -24,71 +15,3 @@ def tree(db):
 @pytest.fixture
 def categories(db):
     return list(Category.objects.order_by("sort_order", "name")[:3])
-
-
-def png_bytes(size=(640, 480), colour=(200, 30, 30)) -> bytes:
-    buffer = io.BytesIO()
-    PILImage.new("RGB", size, colour).save(buffer, "PNG")
-    return buffer.getvalue()
-
-
-def make_image(
-    *, description: str = "Người dân xếp hàng chờ tiêm chủng", title="anh.png", size=(640, 480)
-):
-    """A Wagtail library image; ``description`` is its alt text."""
-    from wagtail.images import get_image_model
-
-    upload = ImageFile(io.BytesIO(png_bytes(size)), name=title)
-    return get_image_model().objects.create(title=title, description=description, file=upload)
-
-
-def rendition_rows(kind: str, profiles: dict[str, str]) -> MediaAsset:
-    """An asset with READY rendition rows (``profile -> mime``) for listing tests, where no
-    file is read: the rows are what the portal's queries see."""
-    asset = MediaAsset.objects.create(
-        kind=kind, file=f"assets/test/{kind}.bin", duration=75.0, status="ready"
-    )
-    for profile, mime in profiles.items():
-        Rendition.objects.create(
-            asset=asset,
-            profile=profile,
-            status=Rendition.Status.READY,
-            file=f"renditions/test/{asset.pk}-{profile}",
-            mime_type=mime,
-            duration=75.0,
-            width=854 if mime.startswith("video") else None,
-            height=480 if mime.startswith("video") else None,
-        )
-    return asset
-
-
-def publish(unit, headline, *, minutes_ago=0, **fields) -> NewsItem:
-    when = timezone.now() - timedelta(minutes=minutes_ago)
-    fields.setdefault("version", 1)
-    fields.setdefault("version_created_at", when)
-    kind = fields.pop("kind", None) or ("video" if fields.get("video") else None)
-    item = make_published_item(unit, headline, published_at=when, **fields)
-    if kind and kind != item.kind:
-        NewsItem.objects.filter(pk=item.pk).update(kind=kind)
-        item.kind = kind
-    return item
-
-
-class _Tags(HTMLParser):
-    def __init__(self):
-        super().__init__()
-        self.tags: list[tuple[str, dict]] = []
-
-    def handle_starttag(self, tag, attrs):
-        self.tags.append((tag, dict(attrs)))
-
-
-def tags(html: str, name: str | None = None) -> list[dict]:
-    """Start tags of ``html`` (``name`` only) as attribute dicts."""
-    parser = _Tags()
-    parser.feed(html)
-    return [dict(attrs, _tag=tag) for tag, attrs in parser.tags if name in (None, tag)]
-
-
-def text_of(html: str) -> str:
-    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))

@@ -9,7 +9,7 @@ from wagtail.models import Site
 
 from core.identity import SiteIdentity
 
-from .conftest import make_image, publish
+from .helpers import make_image, publish
 
 pytestmark = pytest.mark.django_db
 

@@ -10,7 +10,7 @@ from media.models import Rendition
 from media.services import asset_create, rendition_build
 from tests.factories import make_audio_asset, make_upload, make_video
 
-from .conftest import make_image, publish, tags
+from .helpers import make_image, publish, tags
 
 pytestmark = pytest.mark.django_db
 

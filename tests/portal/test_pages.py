@@ -6,7 +6,7 @@ from django.utils import timezone
 from newsroom.models import NewsItem
 from portal.models import HomePage, HomePageFeaturedItem
 
-from .conftest import make_image, publish, tags, text_of
+from .helpers import make_image, publish, tags, text_of
 
 pytestmark = pytest.mark.django_db
 

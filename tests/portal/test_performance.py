@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from portal.models import HomePage, HomePageFeaturedItem
 
-from .conftest import make_image, publish, rendition_rows
+from .helpers import make_image, publish, rendition_rows
 
 pytestmark = pytest.mark.django_db
 

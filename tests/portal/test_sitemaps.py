@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from newsroom.models import NewsItem
 
-from .conftest import publish
+from .helpers import publish
 
 pytestmark = pytest.mark.django_db
 
