@@ -303,11 +303,12 @@ def editor_loop(args, stats: Stats, stop: threading.Event, published: list, tmp:
 
     from media.ffmpeg import run_ffmpeg
     from media.services import asset_create
-    from newsroom.models import AdministrativeUnit
-    from newsroom.services import item_create, item_review, item_submit
+    from newsroom.models import AdministrativeUnit, Role
+    from newsroom.services import item_create, item_review, item_submit, membership_grant
 
     # Nobody approves what they wrote or submitted (the chain's rule): one author, one
-    # approver for every step.
+    # approver for every step. Steps are decided by roles, not by being a superuser: the
+    # approver holds the province's approver and editorial-board roles.
     author, _ = get_user_model().objects.get_or_create(
         username="loaddrill_author", defaults={"is_superuser": True, "is_staff": True}
     )
@@ -315,6 +316,8 @@ def editor_loop(args, stats: Stats, stop: threading.Event, published: list, tmp:
         username="loaddrill", defaults={"is_superuser": True, "is_staff": True}
     )
     province = AdministrativeUnit.objects.get(code="98")
+    for role in (Role.APPROVER, Role.EDITORIAL_BOARD):
+        membership_grant(user=admin, unit=province, role=role)
     wav = tmp / "bulletin.wav"
     run_ffmpeg(["-f", "lavfi", "-i", "sine=frequency=440:duration=20", str(wav)], timeout=60)
     n = 0
