@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.contrib.admin import display as admin_display
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 from django.utils.text import slugify
@@ -219,6 +220,12 @@ class NewsItem(
     def audio_rendition(self):
         """The ready loudspeaker MP3 of the audio bulletin, or None while it is prepared."""
         return self.audio.rendition("loudspeaker") if self.audio is not None else None
+
+    def clean(self):
+        super().clean()
+        # save() drops control characters: a headline made only of them would be saved empty.
+        if self.headline and not _CONTROL_CHARS.sub("", self.headline).strip():
+            raise ValidationError({"headline": _("Enter a headline.")})
 
     def save(self, *args, **kwargs):
         # Text pasted from office documents can carry C0 control characters; PostgreSQL

@@ -211,13 +211,13 @@ def stored_bytes(root: Path) -> int:
 def test_an_intake_refused_after_its_mp3_was_read_leaves_no_byte_under_media_root(
     tmp_path, media_root, reporter
 ):
-    """The MP3 is valid and is stored; the headline then fails the item's own validation
-    (250 "&" become 1,250 characters once escaped, over the 255 a headline holds)."""
+    """The MP3 is valid and is stored; the headline then fails the item's own validation (it
+    is made only of control characters, which the item drops: nothing would be left)."""
     user, unit = reporter
     mp3 = make_audio(tmp_path / "ban-tin", seconds=2.0, fmt="mp3")
     _token, raw = intake_token_issue(user=user, name="app")
     client = Client(HTTP_AUTHORIZATION=f"Bearer {raw}")
-    payload = {"headline": "&" * 250, "unit": unit.code}
+    payload = {"headline": "\x07\x08\x07", "unit": unit.code}
 
     response = client.post(
         INTAKE,
