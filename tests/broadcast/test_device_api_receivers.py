@@ -110,7 +110,9 @@ def assert_json_error(response, status: int) -> None:
     assert response.status_code == status
     assert response["Content-Type"].startswith("application/json")
     body = response.json()
-    assert list(body) == ["error"]  # one shape for every error, not ninja's {"detail": ...}
+    # One shape for every error (core.openapi.ERROR_SCHEMA: the message, and the field at
+    # fault where there is one), not ninja's {"detail": ...}.
+    assert set(body) <= {"error", "field"} and "error" in body
     assert isinstance(body["error"], str) and body["error"]
 
 
