@@ -4,7 +4,7 @@ preview, emergencies, monitoring, proof of play with CSV; and the reports select
 import csv
 import io
 import re
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 import pytest
 from django.test import Client
@@ -308,7 +308,8 @@ def played_world(world):
             }
         ],
     )
-    day = timezone.localtime(now, LOCAL_TZ).date()
+    # The day the programme played (yesterday between 00:00 and 00:30, Vietnam time).
+    day = timezone.localtime(start, LOCAL_TZ).date()
     return day, entry
 
 
@@ -330,8 +331,9 @@ def test_proof_of_play_lists_gaps_and_exports_csv(world, scheduler_client):
 
 
 def test_reports_selectors(world):
-    day, _ = played_world(world)
-    start = datetime.combine(day, datetime.min.time(), tzinfo=LOCAL_TZ)
+    played_world(world)
+    # 24 hours around now: the play 30 minutes ago and the heartbeats below, at any hour.
+    start = timezone.now() - timedelta(hours=12)
     end = start + timedelta(days=1)
     summary = playback_summary(unit_ids=[world["units"]["X"].pk], start=start, end=end)
     by_code = {row["commune_code"]: row for row in summary}
