@@ -25,6 +25,7 @@ from media.models import MediaAsset
 from newsroom.intake import intake_token_issue
 from newsroom.models import NewsItem, Role
 from tests.factories import make_audio, make_tree, make_user
+from tests.support import SilentListener
 
 pytestmark = pytest.mark.django_db
 
@@ -32,32 +33,6 @@ INTAKE = "/api/v1/intake/items"
 ADD = "wagtailsnippets_newsroom_newsitem:add"
 REFUSED = "The file is not a readable audio or video file, or it is damaged."
 LIMIT_SECONDS = 5.0
-
-
-class Listener:
-    """A TCP server on 127.0.0.1 that accepts and never answers; it counts connections."""
-
-    def __init__(self):
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(64)
-        self.port = self.sock.getsockname()[1]
-        self.accepted: list[socket.socket] = []
-        self._thread = threading.Thread(target=self._accept, daemon=True)
-        self._thread.start()
-
-    def _accept(self):
-        while True:
-            try:
-                conn, _addr = self.sock.accept()
-            except OSError:
-                return
-            self.accepted.append(conn)
-
-    def close(self):
-        self.sock.close()
-        for conn in self.accepted:
-            conn.close()
 
 
 class UdpWatch:
@@ -95,7 +70,7 @@ class UdpWatch:
 
 @pytest.fixture
 def listener():
-    server = Listener()
+    server = SilentListener()
     yield server
     server.close()
 

@@ -3,7 +3,6 @@ private, link-local, shared or reserved address is refused after the name is res
 send time, before any connection, and a redirect cannot lead there either. A province's own
 network is reachable when SYNDICATION_ALLOWED_NETWORKS names it. Real sockets throughout."""
 
-import socket
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -12,40 +11,16 @@ import pytest
 from syndication.ingest import source_poll
 from syndication.models import Delivery, Source, Subscriber
 from syndication.outbound import OutboundRefused, outbound_address
+from tests.support import SilentListener
 
 from .helpers import make_item
 
 pytestmark = pytest.mark.django_db
 
 
-class Listener:
-    """A TCP server that accepts and answers nothing; it counts connections."""
-
-    def __init__(self, host="127.0.0.1"):
-        self.sock = socket.socket()
-        self.sock.bind((host, 0))
-        self.sock.listen(16)
-        self.host, self.port = host, self.sock.getsockname()[1]
-        self.accepted = []
-        threading.Thread(target=self._run, daemon=True).start()
-
-    def _run(self):
-        while True:
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                return
-            self.accepted.append(conn)
-
-    def close(self):
-        self.sock.close()
-        for conn in self.accepted:
-            conn.close()
-
-
 @pytest.fixture
 def listener():
-    server = Listener()
+    server = SilentListener()
     yield server
     server.close()
 
@@ -146,7 +121,7 @@ def test_ingest_follows_no_redirect_to_an_inward_address(settings, units):
     """The source itself is in the allowed network (127.0.0.1 only); it redirects to
     127.0.0.2, which is not: the redirect is not followed."""
     settings.SYNDICATION_ALLOWED_NETWORKS = ["127.0.0.1/32"]
-    inner = Listener(host="127.0.0.2")
+    inner = SilentListener(host="127.0.0.2")
     redirector = Redirector(f"http://127.0.0.2:{inner.port}/latest/meta-data/")
     try:
         source = Source.objects.create(
