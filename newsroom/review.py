@@ -23,6 +23,7 @@ from core.names import display_name
 
 from .chain import chain_plan, self_approval_blocked
 from .models import NewsItem, StepLevel, UnitApprovalTaskState
+from .pictures import item_pictures
 
 TEXT_FIELDS = [
     ("headline", gettext_lazy("headline")),
@@ -30,12 +31,15 @@ TEXT_FIELDS = [
     ("body", gettext_lazy("body")),
     ("byline", gettext_lazy("byline")),
     ("transcript", gettext_lazy("transcript")),
+    ("image_caption", gettext_lazy("caption")),
+    ("image_credit", gettext_lazy("credit")),
 ]
 OTHER_FIELDS = [
     ("unit", gettext_lazy("unit")),
     ("kind", gettext_lazy("kind")),
     ("category", gettext_lazy("category")),
     ("image", gettext_lazy("image")),
+    ("gallery", gettext_lazy("more pictures")),
     ("audio", gettext_lazy("audio")),
     ("video", gettext_lazy("video")),
     ("distribution", gettext_lazy("distribution")),
@@ -96,7 +100,8 @@ def changes_since(approved: Revision | None, latest: Revision | None) -> list[di
         if a != b:
             changes.append({"label": label, "diff": word_diff(a, b)})
     for name, label in OTHER_FIELDS:
-        if old.get(name) != new.get(name):
+        a, b = old.get(name), new.get(name)
+        if a != b and not (a in (None, "", "[]", []) and b in (None, "", "[]", [])):
             changes.append({"label": label, "changed": True})
     return changes
 
@@ -170,6 +175,7 @@ def review_context(*, item: NewsItem, user) -> dict:
         "approved_revision": approved,
         "changes": changes_since(approved, latest),
         "audio_url": audio_url(draft),
+        "pictures": item_pictures(draft),
         "self_blocked": task_state is not None and self_approval_blocked(item, user),
         "submitted_by": display_name(workflow_state.requested_by) if workflow_state else "",
     }

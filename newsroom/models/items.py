@@ -12,10 +12,11 @@ from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext_lazy as _
 from wagtail.admin.panels import FieldPanel, MultiFieldPanel, PublishingPanel
-from wagtail.fields import RichTextField
+from wagtail.fields import RichTextField, StreamField
 from wagtail.models import DraftStateMixin, LockableMixin, RevisionMixin, WorkflowMixin
 from wagtail.search import index
 
+from ..pictures import GalleryBlock, alt_text, missing_alt_error
 from .units import AdministrativeUnit
 
 if TYPE_CHECKING:
@@ -103,7 +104,19 @@ class NewsItem(
         blank=True,
         on_delete=models.SET_NULL,
         related_name="+",
+        help_text=_(
+            "The lead picture, shown with the headline. "
+            "Its alt text is its description in the image library."
+        ),
     )
+    image_caption = models.CharField(_("caption"), max_length=500, blank=True)
+    image_credit = models.CharField(
+        _("credit"),
+        max_length=255,
+        blank=True,
+        help_text=_("Who took the picture, e.g. “Ảnh: Nguyễn Văn A”."),
+    )
+    gallery = StreamField(GalleryBlock(), verbose_name=_("more pictures"), blank=True)
     audio = models.ForeignKey(
         "media.MediaAsset",
         verbose_name=_("audio"),
@@ -159,7 +172,15 @@ class NewsItem(
         FieldPanel("summary"),
         FieldPanel("body"),
         FieldPanel("byline"),
-        FieldPanel("image"),
+        MultiFieldPanel(
+            [
+                FieldPanel("image"),
+                FieldPanel("image_caption"),
+                FieldPanel("image_credit"),
+                FieldPanel("gallery"),
+            ],
+            heading=_("Pictures"),
+        ),
         MultiFieldPanel(
             [FieldPanel("audio_file"), FieldPanel("transcript")], heading=_("Audio bulletin")
         ),
@@ -226,12 +247,24 @@ class NewsItem(
         # save() drops control characters: a headline made only of them would be saved empty.
         if self.headline and not _CONTROL_CHARS.sub("", self.headline).strip():
             raise ValidationError({"headline": _("Enter a headline.")})
+        # A picture readers cannot have described is refused (the gallery's block checks
+        # its own pictures; see ``newsroom.pictures``).
+        if self.image_id and self.image is not None and not alt_text(self.image):
+            raise ValidationError({"image": missing_alt_error(self.image)})
 
     def save(self, *args, **kwargs):
         # Text pasted from office documents can carry C0 control characters; PostgreSQL
         # refuses NUL and XML feeds refuse the rest, so they never reach the database; nor
         # do bidirectional overrides (a headline shown reversed in lists and feeds).
-        for field in ("headline", "summary", "body", "byline", "transcript"):
+        for field in (
+            "headline",
+            "summary",
+            "body",
+            "byline",
+            "transcript",
+            "image_caption",
+            "image_credit",
+        ):
             value = getattr(self, field)
             if value:
                 setattr(self, field, _CONTROL_CHARS.sub("", value))
@@ -276,11 +309,18 @@ CONTENT_FIELDS = (
     "byline",
     "category",
     "image",
+    "image_caption",
+    "image_credit",
+    "gallery",
     "audio",
     "transcript",
     "video",
 )
 _BLOCK_KEY = re.compile(r'\s+data-block-key="[^"]*"')
+
+
+def _empty(value) -> bool:
+    return value in (None, "", "[]", [])
 
 
 def content_differs(old: dict, new: dict) -> bool:
@@ -289,6 +329,10 @@ def content_differs(old: dict, new: dict) -> bool:
     text in the editor must not count as a change)."""
     for name in CONTENT_FIELDS:
         a, b = old.get(name), new.get(name)
+        # A field added after a revision was saved is absent from it: absent, empty text and
+        # an empty gallery ("[]") are the same content.
+        if _empty(a) and _empty(b):
+            continue
         if isinstance(a, str) and isinstance(b, str):
             a, b = _BLOCK_KEY.sub("", a), _BLOCK_KEY.sub("", b)
         if a != b:

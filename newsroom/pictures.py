@@ -1,0 +1,123 @@
+"""An item's pictures: the lead picture and the gallery, with what travels with them.
+
+Alt text is the picture's *description* in Wagtail's image library: one text per picture,
+written once when it is uploaded (the library's form requires it) and used by the portal,
+the feeds, ninjs and the bulletin boards alike. An item refuses a picture that has none
+(``NewsItem.clean`` and ``PictureBlock.clean``); a picture whose text was removed later is
+left out by ``item_pictures`` rather than shown undescribed.
+"""
+
+from dataclasses import dataclass
+
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
+from wagtail import blocks
+from wagtail.blocks.struct_block import StructBlockValidationError
+from wagtail.images.blocks import ImageChooserBlock
+
+# The most pictures an item carries besides its lead picture.
+GALLERY_MAX = 12
+
+
+def alt_text(image) -> str:
+    """The picture's alt text (its library description), stripped; "" when it has none."""
+    return (getattr(image, "description", "") or "").strip()
+
+
+def missing_alt_error(image) -> ValidationError:
+    return ValidationError(
+        _(
+            "The picture “%(title)s” has no alt text. Open it in the image library and "
+            "describe what it shows (alt text) before using it."
+        ),
+        code="missing_alt",
+        params={"title": image.title},
+    )
+
+
+class PictureBlock(blocks.StructBlock):
+    """One gallery picture: the library image, with this item's caption and credit."""
+
+    image = ImageChooserBlock(label=_("picture"))
+    caption = blocks.CharBlock(label=_("caption"), required=False, max_length=500)
+    credit = blocks.CharBlock(
+        label=_("credit"),
+        required=False,
+        max_length=255,
+        help_text=_("Who took the picture, e.g. “Ảnh: Nguyễn Văn A”."),
+    )
+
+    def clean(self, value):
+        value = super().clean(value)
+        image = value.get("image")
+        if image is not None and not alt_text(image):
+            raise StructBlockValidationError(block_errors={"image": missing_alt_error(image)})
+        return value
+
+    class Meta:
+        icon = "image"
+        label = _("picture")
+
+
+class GalleryBlock(blocks.StreamBlock):
+    """The item's other pictures. A form post that leaves the gallery out (a script, an
+    older form) means "no gallery" rather than an error; the editor always sends it."""
+
+    picture = PictureBlock()
+
+    def value_from_datadict(self, data, files, prefix):
+        if f"{prefix}-count" not in data:
+            return blocks.StreamValue(self, [])
+        return super().value_from_datadict(data, files, prefix)
+
+    class Meta:
+        max_num = GALLERY_MAX
+
+
+@dataclass(frozen=True)
+class Picture:
+    """A picture as the channels show it."""
+
+    image: object  # wagtail.images.models.Image (or the project's image model)
+    alt: str
+    caption: str
+    credit: str
+    lead: bool
+
+
+def item_pictures(item) -> list[Picture]:
+    """The item's pictures in reading order: the lead picture first, then the gallery.
+
+    Pictures without alt text are left out (the item refused them when they were chosen;
+    this covers a description removed in the library afterwards), and so is a gallery
+    entry repeating the lead picture. The gallery's images are fetched in one query.
+    """
+    pictures: list[Picture] = []
+    seen: set[int] = set()
+    if item.image_id and item.image is not None and alt_text(item.image):
+        pictures.append(
+            Picture(
+                image=item.image,
+                alt=alt_text(item.image),
+                caption=item.image_caption.strip(),
+                credit=item.image_credit.strip(),
+                lead=True,
+            )
+        )
+        seen.add(item.image_id)
+    for block in item.gallery:
+        value = block.value
+        image = value.get("image")
+        if image is None or image.pk in seen or not alt_text(image):
+            continue
+        seen.add(image.pk)
+        pictures.append(
+            Picture(
+                image=image,
+                alt=alt_text(image),
+                caption=(value.get("caption") or "").strip(),
+                credit=(value.get("credit") or "").strip(),
+                lead=False,
+            )
+        )
+    return pictures
