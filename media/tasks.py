@@ -16,6 +16,7 @@ from celery.exceptions import SoftTimeLimitExceeded
 from celery.signals import worker_ready
 
 from .ffmpeg import FFmpegError
+from .image_renditions import image_renditions_make as renditions_make
 from .services import asset_process, assets_recover
 
 logger = logging.getLogger(__name__)
@@ -51,6 +52,13 @@ def asset_transcode(self, asset_id: int, profile: str | None = None, profiles=No
 def assets_recover_abandoned() -> list[int]:
     """Queue again the assets whose worker died half-way."""
     return assets_recover()
+
+
+@shared_task(acks_late=True, soft_time_limit=300, time_limit=360)
+def image_renditions_make(image_ids: list[int]) -> int:
+    """Make the pictures' channel renditions ahead of the first reader (idempotent; an
+    image deleted meanwhile is skipped)."""
+    return renditions_make(image_ids=image_ids)
 
 
 @worker_ready.connect

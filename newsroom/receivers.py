@@ -1,5 +1,8 @@
-"""Signal wiring: Wagtail's publish signals become newsroom events; memberships grant the
+"""Signal wiring: Wagtail's publish signals become newsroom events; a published item's
+pictures get their channel renditions ahead of the first reader; memberships grant the
 role's admin group; groups and the approval workflow are kept in place after migrate."""
+
+import logging
 
 from django.db.models import F
 from django.db.models.signals import post_delete, post_save, pre_save
@@ -9,10 +12,15 @@ from wagtail.log_actions import log
 from wagtail.models import ModelLogEntry
 from wagtail.signals import published, task_submitted, unpublished
 
+from media.tasks import image_renditions_make
+
 from .audit import enrich_log_entry
-from .events import announce_item_published, announce_item_withdrawn
+from .events import announce_item_published, announce_item_withdrawn, item_published
 from .models import Membership, NewsItem, UnitApprovalTaskState
+from .pictures import item_pictures
 from .roles import role_group, roles_sync_groups
+
+logger = logging.getLogger(__name__)
 
 
 @receiver(published, sender=NewsItem)
@@ -43,6 +51,21 @@ def on_item_unpublished(sender, instance, **kwargs):
         NewsItem.objects.filter(pk=instance.pk).update(withdrawn_at=timezone.now())
         instance.refresh_from_db(fields=["withdrawn_at"])
     announce_item_withdrawn(instance)
+
+
+@receiver(item_published, dispatch_uid="newsroom_item_pictures_render")
+def on_item_published_pictures(sender, item_id, **kwargs):
+    """Queue the renditions the feeds, ninjs and bulletin boards offer of the item's
+    pictures (``media.image_renditions``). Readers make a missing one themselves, so a
+    broker that is down only makes the first reader slower."""
+    item = NewsItem.objects.filter(pk=item_id).select_related("image").first()
+    image_ids = [p.image.pk for p in item_pictures(item)] if item is not None else []
+    if not image_ids:
+        return
+    try:
+        image_renditions_make.delay(image_ids)
+    except Exception:
+        logger.exception("could not queue the picture renditions of item %s", item_id)
 
 
 receiver(pre_save, sender=ModelLogEntry)(enrich_log_entry)

@@ -1,5 +1,10 @@
 """Feed building with feedgen: RSS 2.0, Atom 1.0 and podcast RSS (iTunes tags).
 
+An item's pictures travel as Media RSS elements (``xmlns:media``) in every feed: one
+``media:content`` per picture (lead first) with its alt text, caption and credit, and the
+lead picture's thumbnail as ``media:thumbnail``. Pictures are never enclosures: an RSS item
+has one enclosure (the audio), and podcast clients download enclosures.
+
 Every text that reaches a feed goes through :func:`xml_safe`, so characters XML 1.0 cannot
 carry (pasted control characters, lone surrogates) never break a document; lxml escapes
 markup, ``]]>`` and scripts as text.
@@ -13,11 +18,15 @@ from urllib.parse import urljoin
 from django.conf import settings
 from django.utils.html import strip_tags
 from feedgen.entry import FeedEntry
+from feedgen.ext.base import BaseEntryExtension, BaseExtension
 from feedgen.feed import FeedGenerator
+from feedgen.util import xml_elem
 from wagtail.rich_text import expand_db_html
 
 from core.identity import identity_get
+from media.image_renditions import PICTURE_LARGE, PICTURE_THUMBNAIL
 from media.profiles import LOUDSPEAKER, WEB_AUDIO
+from newsroom.picture_renditions import RenderedPicture, items_pictures_rendered
 
 # XML 1.0 forbids most C0 controls; a stray one from a pasted document must not break a feed.
 _XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff\ufffe\uffff]")
@@ -62,6 +71,65 @@ def item_podcast_rendition(item):
     return item.audio.rendition(WEB_AUDIO) or item.audio.rendition(LOUDSPEAKER)
 
 
+MEDIA_NS = "http://search.yahoo.com/mrss/"
+
+
+class _MediaRss(BaseExtension):
+    """Declares the Media RSS namespace on the feed's root element."""
+
+    def extend_ns(self):
+        return {"media": MEDIA_NS}
+
+
+class _MediaRssEntry(BaseEntryExtension):
+    """An entry's pictures as Media RSS elements (``entry.media.pictures(list, ctx)``)."""
+
+    def __init__(self):
+        self._pictures: list[RenderedPicture] = []
+        self._ctx: FeedContext | None = None
+
+    def pictures(self, pictures: list[RenderedPicture], ctx: "FeedContext") -> None:
+        self._pictures, self._ctx = list(pictures), ctx
+
+    def extend_rss(self, item):
+        ctx = self._ctx
+        for rendered in self._pictures:
+            picture, large = rendered.picture, rendered.renditions.get(PICTURE_LARGE)
+            if large is None or ctx is None:
+                continue
+            content = xml_elem(f"{{{MEDIA_NS}}}content", item)
+            content.set("url", ctx.absolute(large.url))
+            content.set("type", large.mime_type)
+            content.set("medium", "image")
+            content.set("width", str(large.width))
+            content.set("height", str(large.height))
+            if picture.lead:
+                content.set("isDefault", "true")
+            # The alt text says what the picture shows; the caption is the newsroom's text.
+            title = xml_elem(f"{{{MEDIA_NS}}}title", content)
+            title.set("type", "plain")
+            title.text = xml_safe(picture.alt)
+            description = xml_elem(f"{{{MEDIA_NS}}}description", content)
+            description.set("type", "plain")
+            description.text = xml_safe(picture.caption or picture.alt)
+            if picture.credit:
+                credit = xml_elem(f"{{{MEDIA_NS}}}credit", content)
+                credit.set("role", "photographer")
+                credit.text = xml_safe(picture.credit)
+        for rendered in self._pictures[:1]:
+            thumb = rendered.renditions.get(PICTURE_THUMBNAIL)
+            if not rendered.picture.lead or thumb is None or ctx is None:
+                continue
+            element = xml_elem(f"{{{MEDIA_NS}}}thumbnail", item)
+            element.set("url", ctx.absolute(thumb.url))
+            element.set("width", str(thumb.width))
+            element.set("height", str(thumb.height))
+        return item
+
+    def extend_atom(self, entry):
+        return self.extend_rss(entry)
+
+
 @dataclass(frozen=True)
 class FeedContext:
     """What a feed needs beyond the items: absolute URLs and a title suffix for filters."""
@@ -81,6 +149,7 @@ def _generator(ctx: FeedContext) -> FeedGenerator:
     governing agency as author, the person responsible and e-mail as managing editor, the
     licence as rights, the emblem as logo and icon."""
     fg = FeedGenerator()
+    fg.register_extension("media", _MediaRss, _MediaRssEntry)
     identity = identity_get(default_name=settings.WAGTAIL_SITE_NAME)
     title = identity.portal_name or settings.WAGTAIL_SITE_NAME
     if ctx.title_suffix:
@@ -126,7 +195,7 @@ class _Entry(FeedEntry):
         return entry
 
 
-def _add_entry(fg: FeedGenerator, item, ctx: FeedContext, *, enclosure=None):
+def _add_entry(fg: FeedGenerator, item, ctx: FeedContext, *, enclosure=None, pictures=()):
     entry = fg.add_entry(_Entry(), order="append")
     entry.id(f"urn:uuid:{item.uuid}")
     entry.guid(f"urn:uuid:{item.uuid}", permalink=False)
@@ -143,6 +212,8 @@ def _add_entry(fg: FeedGenerator, item, ctx: FeedContext, *, enclosure=None):
         entry.author({"name": xml_safe(item.byline), "email": _NOREPLY})
     if enclosure is not None:
         entry.enclosure(ctx.absolute(enclosure.file.url), str(enclosure.size), enclosure.mime_type)
+    if pictures:
+        entry.media.pictures(pictures, ctx)
     return entry
 
 
@@ -150,8 +221,11 @@ def feed_build_rss(*, items, ctx: FeedContext) -> bytes:
     """RSS 2.0 for ``items`` (newest first); audio bulletins carry their loudspeaker MP3 as
     an enclosure (the most widely played format in feed readers)."""
     fg = _generator(ctx)
+    pictures = items_pictures_rendered(items)
     for item in items:
-        entry = _add_entry(fg, item, ctx, enclosure=item.audio_rendition)
+        entry = _add_entry(
+            fg, item, ctx, enclosure=item.audio_rendition, pictures=pictures[item.pk]
+        )
         if item.body:
             entry.content(item_full_text(item, ctx), type="CDATA")
     return fg.rss_str(pretty=False)
@@ -166,8 +240,9 @@ def feed_build_atom(*, items, ctx: FeedContext) -> bytes:
         author["email"] = identity.email
     fg.author(author)
     newest = None
+    pictures = items_pictures_rendered(items)
     for item in items:
-        entry = _add_entry(fg, item, ctx)
+        entry = _add_entry(fg, item, ctx, pictures=pictures[item.pk])
         enclosure = item.audio_rendition
         if enclosure is not None:
             # The page is the entry's alternate; the MP3 is an enclosure (readers open the page).
@@ -200,11 +275,11 @@ def feed_build_podcast(*, items, ctx: FeedContext, image_url: str = "") -> bytes
     fg.podcast.itunes_owner(name=xml_safe(settings.WAGTAIL_SITE_NAME), email=_NOREPLY)
     if image_url:
         fg.podcast.itunes_image(image_url)
+    items = [item for item in items if item_podcast_rendition(item) is not None]
+    pictures = items_pictures_rendered(items)
     for item in items:
         audio = item_podcast_rendition(item)
-        if audio is None:
-            continue
-        entry = _add_entry(fg, item, ctx, enclosure=audio)
+        entry = _add_entry(fg, item, ctx, enclosure=audio, pictures=pictures[item.pk])
         entry.podcast.itunes_summary(item_description(item))
         if item.byline:
             entry.podcast.itunes_author(xml_safe(item.byline))
@@ -219,7 +294,14 @@ def feed_build_rss_item(*, item, ctx: FeedContext, canceled: bool = False) -> by
     """An RSS 2.0 document holding one item: the body of an "RSS item" push. A withdrawal
     keeps the guid and says so in the title, category and description."""
     fg = _generator(ctx)
-    entry = _add_entry(fg, item, ctx, enclosure=None if canceled else item.audio_rendition)
+    pictures = [] if canceled else items_pictures_rendered([item])[item.pk]
+    entry = _add_entry(
+        fg,
+        item,
+        ctx,
+        enclosure=None if canceled else item.audio_rendition,
+        pictures=pictures,
+    )
     if canceled:
         entry.title(xml_safe(f"[Đã gỡ] {item.headline}"))
         entry.description("Tin này đã bị gỡ; đề nghị không sử dụng.")

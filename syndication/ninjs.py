@@ -2,15 +2,16 @@
 
 ``item_to_ninjs(item, base_url=...)`` reads only the item and its prefetched relations
 (unit, category, image, audio/video renditions): no query per item when the caller used
-``selectors.item_list_syndicated()``.
+``selectors.item_list_syndicated()`` and passes the pictures it read for the whole page
+(``newsroom.picture_renditions.items_pictures_rendered``).
 """
 
 from __future__ import annotations
 
-import mimetypes
 from datetime import UTC, datetime
 from urllib.parse import urljoin
 
+from media.image_renditions import PICTURE_LARGE, PICTURE_THUMBNAIL
 from media.profiles import (
     BROADCAST_VIDEO,
     LOUDSPEAKER,
@@ -19,6 +20,7 @@ from media.profiles import (
     WEB_VIDEO_480,
     WEB_VIDEO_720,
 )
+from newsroom.picture_renditions import RenderedPicture, item_pictures_rendered
 
 from .feeds import plain_text
 
@@ -64,35 +66,74 @@ def _renditions(asset, profiles, base_url: str) -> list[dict]:
     return out
 
 
-def _image_association(image, base_url: str) -> dict | None:
-    if image is None or not image.file:
-        return None
-    contenttype = mimetypes.guess_type(image.file.name)[0] or "image/jpeg"
-    rendition = {
-        "name": "original",
-        "href": urljoin(base_url, image.file.url),
-        "contenttype": contenttype,
-        "width": image.width,
-        "height": image.height,
-    }
-    if image.file_size:
-        rendition["sizeinbytes"] = image.file_size
-    association = {
-        "name": "mainpic",
-        "uri": f"urn:nguon:image:{image.pk}",
+# The ninjs names of the picture renditions (``media.image_renditions``).
+PICTURE_RENDITIONS = (("large", PICTURE_LARGE), ("thumbnail", PICTURE_THUMBNAIL))
+LEAD_PICTURE_NAME = "mainpic"  # IPTC's own name for the main picture (ninjs examples)
+
+
+def _picture_association(rendered: RenderedPicture, *, name: str, base_url: str) -> dict:
+    """A picture as a ninjs 2.2 association: its JPEG renditions, the alt text and the
+    caption as descriptions (roles ``alt`` and ``caption``), the credit as ``by``."""
+    picture = rendered.picture
+    image = picture.image
+    association: dict = {
+        "name": name,
+        "uri": f"urn:nguon:image:{image.pk}",  # type: ignore[attr-defined]
         "type": "picture",
-        "headlines": [{"value": image.title or ""}],
-        "renditions": [rendition],
+        "representationtype": "full",
+        "language": "vi",
     }
-    description = getattr(image, "description", "") or image.title
-    if description:
-        association["descriptions"] = [{"role": "alt", "value": description}]
+    title = (getattr(image, "title", "") or "").strip()
+    if title:
+        association["title"] = title
+    descriptions = [{"role": "alt", "contenttype": "text/plain", "value": picture.alt}]
+    if picture.caption:
+        descriptions.append(
+            {"role": "caption", "contenttype": "text/plain", "value": picture.caption}
+        )
+    association["descriptions"] = descriptions
+    if picture.credit:
+        association["by"] = picture.credit
+    association["renditions"] = [
+        {
+            "name": label,
+            "href": urljoin(base_url, rendition.url),
+            "contenttype": rendition.mime_type,
+            "width": rendition.width,
+            "height": rendition.height,
+        }
+        for label, spec in PICTURE_RENDITIONS
+        if (rendition := rendered.renditions.get(spec)) is not None
+    ]
     return association
 
 
-def item_to_ninjs(item, *, base_url: str, portal_url: str | None = None) -> dict:
+def picture_associations(pictures: list[RenderedPicture], *, base_url: str) -> list[dict]:
+    """The item's pictures in reading order: the lead picture named ``mainpic``, the
+    gallery ``gallery-1``, ``gallery-2``, …"""
+    out = []
+    n = 0
+    for rendered in pictures:
+        if rendered.picture.lead:
+            name = LEAD_PICTURE_NAME
+        else:
+            n += 1
+            name = f"gallery-{n}"
+        out.append(_picture_association(rendered, name=name, base_url=base_url))
+    return out
+
+
+def item_to_ninjs(
+    item,
+    *,
+    base_url: str,
+    portal_url: str | None = None,
+    pictures: list[RenderedPicture] | None = None,
+) -> dict:
     """The ninjs 2.2 document of ``item``'s current version.
 
+    ``pictures`` are the item's pictures with their files (``items_pictures_rendered``,
+    read for many items at once by a listing); without them they are read here.
     A withdrawn item is a short document with ``pubstatus: canceled`` (its text and media
     are no longer offered); ``versioncreated`` is then the time of the withdrawal.
     """
@@ -165,9 +206,10 @@ def item_to_ninjs(item, *, base_url: str, portal_url: str | None = None) -> dict
         renditions += _renditions(item.video, VIDEO_PROFILES, base_url)
     if renditions:
         doc["renditions"] = renditions
-    picture = _image_association(item.image if item.image_id else None, base_url)
-    if picture:
-        doc["associations"] = [picture]
+    if pictures is None:
+        pictures = item_pictures_rendered(item)
+    if pictures:
+        doc["associations"] = picture_associations(pictures, base_url=base_url)
     if portal_url:
         doc["altids"] = [{"role": "portal", "value": portal_url}]
     return doc

@@ -9,6 +9,7 @@ import logging
 
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
+from wagtail.images import get_image_model
 
 from newsroom.events import item_published, item_withdrawn
 from newsroom.models import NewsItem
@@ -29,6 +30,13 @@ def on_item_saved(sender, instance, **kwargs):
 def on_item_deleted(sender, instance, **kwargs):
     if instance.live:
         services.feed_changed()
+
+
+@receiver(post_save, sender=get_image_model(), dispatch_uid="syndication_image_saved")
+@receiver(post_delete, sender=get_image_model(), dispatch_uid="syndication_image_deleted")
+def on_image_changed(sender, instance, **kwargs):
+    # A picture's alt text (its library description) travels in the feeds.
+    services.feed_changed()
 
 
 def _fanout(item_id: int, version: int, action: str) -> None:

@@ -199,3 +199,82 @@ def test_feeds_carry_the_full_text_and_excerpts_keep_spaces_between_paragraphs(
     content = atom.entries[0].content[0]
     assert content["type"] == "text/html"
     assert "<p>(VOV5) - Trạm y tế xã mở cửa.</p>" in content["value"]
+
+
+MRSS = {"media": "http://search.yahoo.com/mrss/", "atom": "http://www.w3.org/2005/Atom"}
+
+
+@pytest.mark.parametrize(
+    "feed_url,entry_path",
+    [("/feeds/rss/", "channel/item"), ("/feeds/atom/", "atom:entry")],
+)
+def test_pictures_travel_as_media_rss_with_alt_caption_and_credit(
+    units, client: Client, feed_url, entry_path
+):
+    from django.core.files.storage import default_storage
+    from PIL import Image
+
+    from tests.pictures import picture_fields
+
+    make_published_item(units["A"], "Khánh thành cầu mới", **picture_fields())
+    response = client.get(feed_url)
+    assert response.status_code == 200
+    root = etree.fromstring(response.content)
+    assert root.nsmap.get("media") == MRSS["media"]  # declared once, on the root
+    assert not feedparser.parse(response.content).bozo
+    (entry,) = root.xpath(entry_path, namespaces=MRSS)
+    contents = entry.findall("media:content", MRSS)
+    assert len(contents) == 2  # the picture without alt text is left out
+    lead, second = contents
+    assert lead.get("medium") == "image" and lead.get("type") == "image/jpeg"
+    assert lead.get("isDefault") == "true" and second.get("isDefault") is None
+    assert (lead.get("width"), lead.get("height")) == ("1440", "1080")
+    assert lead.get("url").startswith("http://testserver/media/")
+    assert lead.findtext("media:title", namespaces=MRSS) == "Cầu mới bắc qua kênh Xáng"
+    assert lead.findtext("media:description", namespaces=MRSS) == (
+        "Lễ khánh thành sáng 03/12 & <b>không phải thẻ</b>"
+    )
+    assert lead.findtext("media:credit", namespaces=MRSS) == "Ảnh: Lê Văn Chụp"
+    # Without a caption, the description is the alt text.
+    assert second.findtext("media:description", namespaces=MRSS) == "Người dân đi qua cầu"
+    (thumbnail,) = entry.findall("media:thumbnail", MRSS)
+    assert (thumbnail.get("width"), thumbnail.get("height")) == ("480", "270")
+    for url, size in [(lead.get("url"), (1440, 1080)), (thumbnail.get("url"), (480, 270))]:
+        with default_storage.open(url.removeprefix("http://testserver/media/")) as fh:
+            assert Image.open(fh).size == size
+    # Pictures are never enclosures (the audio is, in Atom an ``enclosure`` link).
+    assert not entry.xpath("enclosure|atom:link[@rel='enclosure']", namespaces=MRSS)
+
+
+def test_an_audio_entry_with_a_picture_keeps_its_mp3_as_the_only_enclosure(
+    units, client: Client, tmp_path
+):
+    from tests.portal.helpers import make_image
+
+    asset = make_audio_asset(tmp_path / "a", seconds=1)
+    item = make_published_item(
+        units["A"], "Bản tin có ảnh", audio=asset, image=make_image(description="Loa xã")
+    )
+    for url, version in [("/feeds/atom/", "atom10"), ("/feeds/podcast/", "rss20")]:
+        feed = parsed(client.get(url), version)
+        (entry,) = feed.entries
+        assert [e["type"] for e in entry.enclosures] == ["audio/mpeg"]
+        assert entry.media_content[0]["medium"] == "image"
+        assert entry.media_thumbnail[0]["width"] == "480"
+    atom = parsed(client.get("/feeds/atom/"), "atom10")
+    links = {link["rel"]: link for link in atom.entries[0].links}
+    assert links["alternate"]["href"].endswith(item.public_path)
+    assert links["enclosure"]["type"] == "audio/mpeg"
+
+
+def test_editing_a_pictures_alt_text_changes_the_validators(units, client: Client):
+    from tests.portal.helpers import make_image
+
+    image = make_image(description="Cầu cũ")
+    make_published_item(units["A"], "Tin có ảnh", image=image)
+    first = client.get("/feeds/rss/")
+    image.description = "Cầu mới bắc qua kênh"
+    image.save()
+    again = client.get("/feeds/rss/", HTTP_IF_NONE_MATCH=first["ETag"])
+    assert again.status_code == 200 and again["ETag"] != first["ETag"]
+    assert "Cầu mới bắc qua kênh" in again.content.decode()

@@ -10,6 +10,8 @@ from django.utils import timezone
 
 from newsroom.models import Category
 from tests.factories import make_audio_asset, make_published_item
+from tests.pictures import picture_fields
+from tests.portal.helpers import make_image
 
 from .helpers import make_item, publish, withdraw
 
@@ -84,18 +86,54 @@ def test_documents_validate_and_carry_what_consumers_need(units, client, validat
     assert detail == doc
 
 
-def test_image_is_an_association(units, client, validator):
-    from wagtail.images import get_image_model
-    from wagtail.images.tests.utils import get_test_image_file
+def test_pictures_are_associations_with_renditions_alt_caption_and_credit(units, client, validator):
+    from django.core.files.storage import default_storage
+    from PIL import Image
 
-    image = get_image_model().objects.create(title="Cầu mới", file=get_test_image_file())
-    item = make_item(units["A"], "Tin có ảnh", image=image)
+    fields = picture_fields()
+    item = make_item(units["A"], "Khánh thành cầu mới", **fields)
     doc = get(client, f"{API}{item.uuid}/")
     assert_valid(validator, doc)
-    (picture,) = doc["associations"]
-    assert picture["type"] == "picture" and picture["name"] == "mainpic"
-    assert picture["renditions"][0]["width"] == image.width
-    assert picture["renditions"][0]["href"].startswith("http://testserver/")
+    (listed,) = get(client)["items"]
+    assert listed == doc  # the listing reads the pictures in bulk, to the same document
+    lead, second = doc["associations"]  # the picture without alt text is left out
+    assert lead["name"] == "mainpic" and second["name"] == "gallery-1"
+    assert lead["type"] == second["type"] == "picture"
+    assert lead["uri"] == f"urn:nguon:image:{fields['image'].pk}"
+    assert lead["descriptions"] == [
+        {"role": "alt", "contenttype": "text/plain", "value": "Cầu mới bắc qua kênh Xáng"},
+        {
+            "role": "caption",
+            "contenttype": "text/plain",
+            "value": "Lễ khánh thành sáng 03/12 & <b>không phải thẻ</b>",
+        },
+    ]
+    assert lead["by"] == "Ảnh: Lê Văn Chụp" and second["by"] == "Ảnh: Trần Thị Hai"
+    assert [d["role"] for d in second["descriptions"]] == ["alt"]
+    large, thumbnail = lead["renditions"]
+    assert large["name"] == "large" and thumbnail["name"] == "thumbnail"
+    # Fitted inside 1920x1080 (1600x1200 → 1440x1080), a 480x270 crop for the thumbnail.
+    assert (large["width"], large["height"]) == (1440, 1080)
+    assert (thumbnail["width"], thumbnail["height"]) == (480, 270)
+    for rendition in (large, thumbnail):
+        assert rendition["contenttype"] == "image/jpeg"
+        assert rendition["href"].startswith("http://testserver/")
+        path = rendition["href"].removeprefix("http://testserver/media/")
+        with default_storage.open(path) as fh, Image.open(fh) as picture:
+            assert picture.format == "JPEG"
+            assert picture.size == (rendition["width"], rendition["height"])
+    assert second["renditions"][0]["width"] == 800
+
+
+def test_a_picture_whose_alt_text_was_removed_is_not_offered(units, client, validator):
+    image = make_image(description="Cầu mới", title="cau.png")
+    item = make_item(units["A"], "Tin có ảnh", image=image)
+    assert get(client, f"{API}{item.uuid}/")["associations"][0]["name"] == "mainpic"
+    image.description = ""
+    image.save()
+    doc = get(client, f"{API}{item.uuid}/")
+    assert_valid(validator, doc)
+    assert "associations" not in doc
 
 
 def test_corrections_bump_the_version_and_withdrawals_are_canceled(units, client, validator):
@@ -235,3 +273,18 @@ def test_items_imported_in_bulk_are_listed_after_a_rebuild(units, client):
         "Nhập 1",
         "Nhập 2",
     ]
+
+
+def test_publishing_makes_the_picture_files_before_anyone_reads_them(units):
+    from wagtail.images import get_image_model
+
+    from media.image_renditions import PICTURE_SPECS
+
+    fields = picture_fields()
+    make_item(units["A"], "Khánh thành cầu mới", **fields)  # announces item_published
+    renditions = get_image_model().get_rendition_model().objects
+    for image in (fields["image"], fields["gallery"][0][1]["image"]):
+        made = set(renditions.filter(image=image).values_list("filter_spec", flat=True))
+        assert made == set(PICTURE_SPECS)
+    # The picture without alt text travels nowhere, so nothing is made of it.
+    assert not renditions.filter(image=fields["gallery"][1][1]["image"]).exists()
