@@ -253,7 +253,16 @@ WAGTAIL_I18N_ENABLED = False
 WAGTAILDOCS_EXTENSIONS = ["pdf", "doc", "docx", "odt", "txt"]
 WAGTAIL_WORKFLOW_REQUIRE_APPROVAL_TO_RESUME = False
 WAGTAIL_FINISH_WORKFLOW_ACTION = "newsroom.publishing.publish_on_chain_end"
-WAGTAILIMAGES_MAX_IMAGE_PIXELS = 128_000_000
+# Pictures: 50 megapixels (a 48 MP phone sensor's full-resolution photo) of all frames
+# together, 12,000 pixels a side, 200 frames of animation, 30 MB a file; checked from the
+# header before decoding (media/images.py, docs/media.md "Pictures").
+WAGTAILIMAGES_MAX_IMAGE_PIXELS = env_int("NGUON_IMAGE_MAX_PIXELS", 50_000_000)
+WAGTAILIMAGES_MAX_UPLOAD_SIZE = env_int("NGUON_IMAGE_MAX_UPLOAD_BYTES", 30 * 1024 * 1024)
+NGUON_IMAGE_MAX_SIDE = env_int("NGUON_IMAGE_MAX_SIDE", 12_000)
+NGUON_IMAGE_MAX_FRAMES = env_int("NGUON_IMAGE_MAX_FRAMES", 200)
+# The image library's form: alt text required, every upload checked by content and rebuilt
+# from its pixels (no GPS or other metadata kept), the chooser and multiple upload alike.
+WAGTAILIMAGES_IMAGE_FORM_BASE = "media.forms.LibraryImageForm"
 LOGIN_URL = "/admin/login/"
 
 # --- logging ----------------------------------------------------------------------------
@@ -325,6 +334,8 @@ NGUON_MEDIA_CORRECT_ABOVE_LU = env_float("NGUON_MEDIA_CORRECT_ABOVE_LU", 0.5)
 NGUON_MEDIA_CORRECT_PASSES = env_int("NGUON_MEDIA_CORRECT_PASSES", 3)
 # Stills larger than this many pixels are refused (decompression bombs).
 NGUON_MEDIA_MAX_IMAGE_PIXELS = WAGTAILIMAGES_MAX_IMAGE_PIXELS
+# What Pillow here decodes (AVIF natively, HEIC through pillow-heif). Never "svg": an SVG
+# is a document that can carry script, not a picture.
 WAGTAILIMAGES_EXTENSIONS = ["avif", "gif", "jpg", "jpeg", "png", "webp", "heic"]
 # Text-to-speech engine (dotted path to a media.tts.TTSEngine subclass), voice and speed.
 NGUON_TTS_ENGINE = os.environ.get("NGUON_TTS_ENGINE", "media.tts.EspeakNGEngine")
