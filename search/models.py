@@ -46,3 +46,22 @@ class SearchEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.item_id}: {self.headline}"
+
+
+class SearchWord(models.Model):
+    """A word of the public entries' headlines and summaries, as written in lower case
+    (diacritics kept), its folded form, and how many public entries hold it: the vocabulary
+    the embedded backend corrects a query from ("Có phải bạn muốn tìm …",
+    ``search.vocabulary``). Only public entries count, so a correction never reveals a word
+    of a draft. On PostgreSQL with ``pg_trgm``, ``folded`` has a trigram GiST index
+    (migration 0008)."""
+
+    word = models.CharField(max_length=64, unique=True)
+    folded = models.CharField(max_length=64, db_index=True)
+    entries = models.IntegerField(default=0)
+
+    class Meta:
+        verbose_name = "search word"
+
+    def __str__(self) -> str:
+        return f"{self.word} ({self.entries})"

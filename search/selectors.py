@@ -54,6 +54,8 @@ class SearchPage:
     results: list[Result]
     total: int
     facets: list[Facet]
+    # "Có phải bạn muốn tìm …": a query that finds more in the same scope and filters.
+    corrected: str | None = None
 
 
 def _scope(user) -> list[str] | None:
@@ -121,14 +123,22 @@ def _page(results: SearchResults, items_qs, *, editor: bool) -> SearchPage:
             )
         )
     facets = _facets(results.facets, editor=editor)
-    return SearchPage(results=rows, total=results.total, facets=facets)
+    return SearchPage(results=rows, total=results.total, facets=facets, corrected=results.corrected)
 
 
 def item_search_page(
-    *, text: str, filters: dict, user=None, limit: int = 20, offset: int = 0
+    *,
+    text: str,
+    filters: dict,
+    user=None,
+    limit: int = 20,
+    offset: int = 0,
+    last_word_complete: bool = False,
 ) -> SearchPage:
     """One page of results with highlights and facets. ``user`` given: an editor's search
     over every status in their subtrees; otherwise the public's (published, not withdrawn).
+    The last word matches as a prefix unless ``last_word_complete`` (the reader typed a
+    space after it); with few results, ``corrected`` may offer a query that finds more.
     Raises ``SearchUnavailable`` when the backend cannot answer now."""
     editor = user is not None
     query = SearchQuery(
@@ -141,6 +151,8 @@ def item_search_page(
         highlight=True,
         # No words: editors browse their subtree, the public a filter; else nothing.
         match_all_if_empty=editor or any(v for k, v in filters.items() if k != "sort"),
+        last_word_complete=last_word_complete,
+        spellcheck=True,
         **filters,
     )
     if not editor:

@@ -132,12 +132,17 @@ def marked_html(text: str) -> str:
     return "".join(out)
 
 
-def _marks(text: str, folded_words: set[str]) -> list[tuple[int, int]]:
-    """Spans of the words of ``text`` whose folded form is one of ``folded_words``."""
+def _marks(text: str, folded_words: set[str], prefix: str | None = None) -> list[tuple[int, int]]:
+    """Spans of the words of ``text`` whose folded form is one of ``folded_words`` (or starts
+    with ``prefix``, the last query word still being typed)."""
+
+    def wanted(word: str) -> bool:
+        return word in folded_words or (prefix is not None and word.startswith(prefix))
+
     folded = fold(text)
     if len(folded) == len(text):  # NFC text folds character for character: same spans
-        return [(m.start(), m.end()) for m in _WORD.finditer(folded) if m.group() in folded_words]
-    return [(m.start(), m.end()) for m in _WORD.finditer(text) if fold(m.group()) in folded_words]
+        return [(m.start(), m.end()) for m in _WORD.finditer(folded) if wanted(m.group())]
+    return [(m.start(), m.end()) for m in _WORD.finditer(text) if wanted(fold(m.group()))]
 
 
 def _insert_marks(text: str, spans: list[tuple[int, int]]) -> str:
@@ -149,9 +154,9 @@ def _insert_marks(text: str, spans: list[tuple[int, int]]) -> str:
     return "".join(parts)
 
 
-def highlight_whole(text: str, folded_words: set[str]) -> str:
-    """All of ``text`` as safe HTML, every word matching a query word marked."""
-    return marked_html(_insert_marks(text, _marks(text, folded_words)))
+def highlight_whole(text: str, folded_words: set[str], prefix: str | None = None) -> str:
+    """All of ``text`` as safe HTML, every word matching a query word (or ``prefix``) marked."""
+    return marked_html(_insert_marks(text, _marks(text, folded_words, prefix)))
 
 
 def _cut(text: str, start: int, size: int) -> tuple[int, int]:
@@ -164,12 +169,12 @@ def _cut(text: str, start: int, size: int) -> tuple[int, int]:
     return start, end
 
 
-def highlight_snippet(texts: list[str], folded_words: set[str]) -> str:
+def highlight_snippet(texts: list[str], folded_words: set[str], prefix: str | None = None) -> str:
     """A window of about ``SNIPPET_CHARS`` around the first match in the first text that
     has one (body before summary), as safe HTML; without a match, the start of the first
     non-empty text, unmarked."""
     for text in texts:
-        spans = _marks(text, folded_words)
+        spans = _marks(text, folded_words, prefix)
         if not spans:
             continue
         first = spans[0][0]

@@ -76,6 +76,9 @@ def search_context(request, *, editor: bool) -> tuple[dict, int]:
         context["errors"] = [e for errors in form.errors.values() for e in errors]
         return context, 400
     data = form.cleaned_data if request.GET else {"q": "", "trang": 1}
+    # "viett" matches "Viettel"; "viett " (a space typed after it) only the word "viett".
+    raw_query = request.GET.get("q", "").replace("\x00", " ")
+    last_word_complete = raw_query[-1:].isspace()
     query, page = data.get("q", ""), data.get("trang") or 1
     filters = form.filters() if request.GET else {}
     context.update(query=query, page=page)
@@ -89,6 +92,7 @@ def search_context(request, *, editor: bool) -> tuple[dict, int]:
             user=request.user if editor else None,
             limit=PAGE_SIZE,
             offset=(page - 1) * PAGE_SIZE,
+            last_word_complete=last_word_complete,
         )
     except SearchUnavailable:
         logger.warning("search unavailable", exc_info=True)
@@ -97,6 +101,9 @@ def search_context(request, *, editor: bool) -> tuple[dict, int]:
     _facet_links(request, result.facets)
     context.update(
         searched=True,
+        # The same filters, the corrected words, page 1.
+        corrected=result.corrected,
+        corrected_url=_with(request, q=result.corrected) if result.corrected else None,
         results=result.results,
         facets=result.facets,
         total=result.total,

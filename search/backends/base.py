@@ -1,5 +1,6 @@
 """What every search backend offers, and the documents it indexes."""
 
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -8,12 +9,18 @@ from uuid import UUID
 
 from django.utils import timezone
 
-from ..text import MARK_END, MARK_START  # noqa: F401 - re-exported
+from ..text import MARK_END, MARK_START, fold, nfc, words  # noqa: F401 - re-exported
 
 # Words of a query beyond this many are ignored (a pasted paragraph is not a search).
 MAX_QUERY_WORDS = 32
 # A suggestion prefix longer than this is cut (the edge-n-gram field stops there).
 MAX_PREFIX_CHARS = 20
+# The last word of a search, still being typed, matches as a prefix from this many folded
+# characters on ("Bình Dươ" finds "Bình Dương"); a shorter one matches as a whole word only,
+# so that "b" does not match every word starting with b.
+MIN_PREFIX_CHARS = 2
+# A search finding fewer items than this gets a corrected query when one finds more.
+SPELLCHECK_BELOW = 3
 
 SORT_RELEVANCE, SORT_DATE = "relevance", "date"
 SORTS = (SORT_RELEVANCE, SORT_DATE)
@@ -95,6 +102,10 @@ class SearchQuery:
     highlight: bool = False
     # With no words: list everything in scope (admin listing) instead of nothing.
     match_all_if_empty: bool = False
+    # The reader ended the query with a space: the last word is complete, not a prefix.
+    last_word_complete: bool = False
+    # When fewer than SPELLCHECK_BELOW items match, look for a corrected query.
+    spellcheck: bool = False
 
 
 @dataclass
@@ -116,6 +127,29 @@ class SearchResults:
     hits: list[SearchHit] = field(default_factory=list)
     total: int = 0
     facets: dict[str, list[FacetValue]] = field(default_factory=dict)
+    # "Có phải bạn muốn tìm …": a query built from the index's vocabulary that finds more
+    # items in the same scope and filters (only with ``SearchQuery.spellcheck``).
+    corrected: str | None = None
+
+
+_ENDS_WITH_WORD = re.compile(r"[\w\u0300-\u036f]$")
+
+
+def last_word_prefix(query: SearchQuery) -> str | None:
+    """The folded last word of ``query`` if it matches as a prefix: the text ends with it
+    (no space or punctuation after it, and ``last_word_complete`` unset), it is within the
+    first ``MAX_QUERY_WORDS`` words, it has at least ``MIN_PREFIX_CHARS`` folded characters,
+    and no earlier word is the same (that one must occur whole anyway)."""
+    text = nfc(query.text)
+    if query.last_word_complete or not _ENDS_WITH_WORD.search(text):
+        return None
+    typed = [fold(w) for w in words(text) if fold(w)]
+    if not typed or len(typed) > MAX_QUERY_WORDS:
+        return None
+    last = typed[-1]
+    if len(last) < MIN_PREFIX_CHARS or last in typed[:-1]:
+        return None
+    return last
 
 
 @dataclass

@@ -32,13 +32,14 @@ import logging
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable
+from dataclasses import replace
 
 from django.core.exceptions import EmptyResultSet, FullResultSet
 from django.db import OperationalError, connection, transaction
 from django.db.models import Q, Value
 from django.db.models.expressions import RawSQL
 
-from .. import fts
+from .. import fts, vocabulary
 from ..models import PUBLIC_TAG, SearchEntry
 from ..text import fold, has_diacritics, highlight_snippet, highlight_whole, normalise, words
 from .base import (
@@ -47,6 +48,7 @@ from .base import (
     MAX_PREFIX_CHARS,
     MAX_QUERY_WORDS,
     SORT_DATE,
+    SPELLCHECK_BELOW,
     FacetValue,
     ItemDocument,
     SearchBackend,
@@ -54,6 +56,7 @@ from .base import (
     SearchQuery,
     SearchResults,
     Suggestion,
+    last_word_prefix,
     local_bound,
 )
 
@@ -73,6 +76,8 @@ FACET_WIDTH = max(len(group) for group in FACET_GROUPS)
 HEADLINE_WORD, SUMMARY_WORD, BODY_WORD = 3.0, 2.0, 1.0
 HEADLINE_PHRASE, TEXT_PHRASE = 6.0, 4.0
 EXACT_WORD = 1.0
+# The last word matched only as a prefix ("dươ" in "Dương"): below any whole-word match.
+HEADLINE_PREFIX, SUMMARY_PREFIX, BODY_PREFIX = 0.9, 0.6, 0.3
 
 FIELD_SEPARATOR = " | "
 
@@ -101,8 +106,11 @@ def query_words(text: str) -> tuple[list[str], list[str]]:
     return folded, exact
 
 
-def score_entry(folded_words: list[str], exact_words: list[str], row: dict) -> float:
-    """The rank of one candidate row (see the module docstring)."""
+def score_entry(
+    folded_words: list[str], exact_words: list[str], row: dict, prefix: str | None = None
+) -> float:
+    """The rank of one candidate row (see the module docstring). ``prefix``: the last word
+    (``folded_words[-1]``) also matches as the start of a word, scoring less than whole."""
     segments = row["folded_text"].split(FIELD_SEPARATOR.strip())
     headline = row["folded_headline"]
     summary = segments[1] if len(segments) == 3 else ""
@@ -113,10 +121,16 @@ def score_entry(folded_words: list[str], exact_words: list[str], row: dict) -> f
             score += HEADLINE_WORD
         elif needle in summary:
             score += SUMMARY_WORD
-        else:
+        elif word != prefix or needle in row["folded_text"]:
             score += BODY_WORD
+        elif f" {word}" in headline:
+            score += HEADLINE_PREFIX
+        elif f" {word}" in summary:
+            score += SUMMARY_PREFIX
+        else:
+            score += BODY_PREFIX
     if len(folded_words) > 1:
-        phrase = " " + " ".join(folded_words) + " "
+        phrase = " " + " ".join(folded_words) + ("" if prefix else " ")
         if phrase in headline:
             score += HEADLINE_PHRASE
         elif any(phrase in f" {segment} " for segment in segments):
@@ -135,54 +149,86 @@ def _score_sql_fts(
     *,
     matches_only: bool = False,
     min_rowid: int | None = None,
+    prefix: str | None = None,
 ) -> tuple[str, list]:
     """``score_entry`` on SQLite without reading the long texts: headline and summary tests
     are ``instr`` on the short folded columns (which ``fts.NARROW_INDEX`` covers); a phrase in
     the body and a word with its diacritics are sets of rowids from the FTS5 index
     (migration 0006). ``matches_only``: the expression is only evaluated for entries with
     every query word, so an exact word's set may be narrowed by another query word;
-    ``min_rowid`` (the oldest entry of the rank window) keeps every set to the window."""
+    ``min_rowid`` (the oldest entry of the rank window) keeps every set to the window;
+    ``prefix``: the last word also matches as the start of a word (``score_entry``)."""
     in_fts = _IN_FTS.format(bound="" if min_rowid is None else " AND rowid >= %s")
     bound = [] if min_rowid is None else [min_rowid]
+    whole = [w for w in dict.fromkeys(folded_words) if w != prefix]
     parts, params = [], []
     for word in dict.fromkeys(folded_words):
+        if word != prefix:
+            parts.append(
+                f"(CASE WHEN instr(folded_headline, %s) THEN {HEADLINE_WORD} "
+                f"WHEN instr(folded_summary, %s) THEN {SUMMARY_WORD} ELSE {BODY_WORD} END)"
+            )
+            params += [f" {word} ", f" {word} "]
+            continue
+        # Whole in the body: an FTS set, narrowed like the exact words below.
+        narrow = f' AND "{max(whole, key=len)}"' if matches_only and whole else ""
         parts.append(
             f"(CASE WHEN instr(folded_headline, %s) THEN {HEADLINE_WORD} "
-            f"WHEN instr(folded_summary, %s) THEN {SUMMARY_WORD} ELSE {BODY_WORD} END)"
+            f"WHEN instr(folded_summary, %s) THEN {SUMMARY_WORD} "
+            f"WHEN {in_fts} THEN {BODY_WORD} "
+            f"WHEN instr(folded_headline, %s) THEN {HEADLINE_PREFIX} "
+            f"WHEN instr(folded_summary, %s) THEN {SUMMARY_PREFIX} ELSE {BODY_PREFIX} END)"
         )
-        params += [f" {word} ", f" {word} "]
+        params += [f" {word} ", f" {word} ", f'folded_text : "{word}"{narrow}', *bound]
+        params += [f" {word}", f" {word}"]
     if len(folded_words) > 1:
         phrase = " ".join(folded_words)
         parts.append(
             f"(CASE WHEN instr(folded_headline, %s) THEN {HEADLINE_PHRASE} "
             f"WHEN {in_fts} THEN {TEXT_PHRASE} ELSE 0 END)"
         )
-        params += [f" {phrase} ", f'folded_text : "{phrase}"', *bound]
+        if prefix:
+            params += [f" {phrase}", f'folded_text : "{phrase}"*', *bound]
+        else:
+            params += [f" {phrase} ", f'folded_text : "{phrase}"', *bound]
     for word in exact_words:
         parts.append(f"(CASE WHEN {in_fts} THEN {EXACT_WORD} ELSE 0 END)")
         # Only matches tested: any other query word may narrow the set (the longest, likely
-        # the rarest), so that a common word's set is not most of the index.
-        others = [w for w in dict.fromkeys(folded_words) if w != fold(word)]
+        # the rarest), so that a common word's set is not most of the index (not the
+        # prefix: an entry may hold it only as the start of a word).
+        others = [w for w in whole if w != fold(word)]
         narrow = f' AND "{max(others, key=len)}"' if matches_only and others else ""
         params += [f'exact_text : "{word}"{narrow}', *bound]
     return " + ".join(parts) or "0", params
 
 
-def score_sql(folded_words: list[str], exact_words: list[str]) -> tuple[str, list[str]]:
+def score_sql(
+    folded_words: list[str], exact_words: list[str], prefix: str | None = None
+) -> tuple[str, list[str]]:
     """``score_entry`` as one SQL expression over the entry's columns (and its parameters),
     so that the database ranks every match and returns only the page."""
     if _uses_fts():
-        return _score_sql_fts(folded_words, exact_words)
+        return _score_sql_fts(folded_words, exact_words, prefix=prefix)
     find = "strpos" if connection.vendor == "postgresql" else "instr"
     parts, params = [], []
     for word in dict.fromkeys(folded_words):
+        if word != prefix:
+            parts.append(
+                f"(CASE WHEN {find}(folded_headline, %s) > 0 THEN {HEADLINE_WORD} "
+                f"WHEN {find}(folded_summary, %s) > 0 THEN {SUMMARY_WORD} ELSE {BODY_WORD} END)"
+            )
+            params += [f" {word} ", f" {word} "]
+            continue
         parts.append(
             f"(CASE WHEN {find}(folded_headline, %s) > 0 THEN {HEADLINE_WORD} "
-            f"WHEN {find}(folded_summary, %s) > 0 THEN {SUMMARY_WORD} ELSE {BODY_WORD} END)"
+            f"WHEN {find}(folded_summary, %s) > 0 THEN {SUMMARY_WORD} "
+            f"WHEN {find}(folded_text, %s) > 0 THEN {BODY_WORD} "
+            f"WHEN {find}(folded_headline, %s) > 0 THEN {HEADLINE_PREFIX} "
+            f"WHEN {find}(folded_summary, %s) > 0 THEN {SUMMARY_PREFIX} ELSE {BODY_PREFIX} END)"
         )
-        params += [f" {word} ", f" {word} "]
+        params += [f" {word} "] * 3 + [f" {word}"] * 2
     if len(folded_words) > 1:
-        phrase = " " + " ".join(folded_words) + " "
+        phrase = " " + " ".join(folded_words) + ("" if prefix else " ")
         parts.append(
             f"(CASE WHEN {find}(folded_headline, %s) > 0 THEN {HEADLINE_PHRASE} "
             f"WHEN {find}(folded_text, %s) > 0 THEN {TEXT_PHRASE} ELSE 0 END)"
@@ -219,6 +265,11 @@ def _entry_fields(doc: ItemDocument) -> dict:
 
 def _uses_fts() -> bool:
     return connection.vendor == "sqlite"
+
+
+def _fts_terms(distinct_words: list[str], prefix: str | None) -> list[str]:
+    """FTS5 terms for the query's words: each a whole word, the prefix word ``"w"*``."""
+    return [f'"{w}"*' if w == prefix else f'"{w}"' for w in distinct_words]
 
 
 def _fts_match(column: str, terms: list[str]) -> str:
@@ -260,19 +311,19 @@ def _facet_values(counts: dict[str, dict]) -> dict[str, list[FacetValue]]:
     return facets
 
 
-def _results(query, folded_words, page, total, facets) -> SearchResults:
+def _results(query, folded_words, page, total, facets, prefix=None) -> SearchResults:
     """The hits of ``page`` ((score, item_id) pairs), highlighted if asked: only the page's
     texts are read."""
     highlights = {}
     if query.highlight and page:
-        wanted = set(folded_words)
+        wanted = set(folded_words) - {prefix}
         for row in SearchEntry.objects.filter(item_id__in=[i for _, i in page]).values(
             "item_id", "headline", "summary", "body"
         ):
             highlights[row["item_id"]] = {
-                "headline": highlight_whole(row["headline"], wanted),
-                "snippet": highlight_snippet([row["body"], row["summary"]], wanted)
-                if wanted
+                "headline": highlight_whole(row["headline"], wanted, prefix),
+                "snippet": highlight_snippet([row["body"], row["summary"]], wanted, prefix)
+                if folded_words
                 else highlight_snippet([row["summary"], row["body"]], wanted),
             }
     return SearchResults(
@@ -289,10 +340,18 @@ class EmbeddedBackend(SearchBackend):
     name = "embedded"
 
     def index(self, doc: ItemDocument) -> None:
-        SearchEntry.objects.update_or_create(item_id=doc.item_id, defaults=_entry_fields(doc))
+        """The entry, and the vocabulary's counts of the words it adds or drops."""
+        with transaction.atomic():
+            before = vocabulary.entry_words_of(item_id=doc.item_id)
+            SearchEntry.objects.update_or_create(item_id=doc.item_id, defaults=_entry_fields(doc))
+            after = vocabulary.entry_words(doc.headline, doc.summary) if doc.public else set()
+            vocabulary.words_count(added=after - before, removed=before - after)
 
     def delete(self, item_id: int) -> None:
-        SearchEntry.objects.filter(item_id=item_id).delete()
+        with transaction.atomic():
+            before = vocabulary.entry_words_of(item_id=item_id)
+            SearchEntry.objects.filter(item_id=item_id).delete()
+            vocabulary.words_count(added=set(), removed=before)
 
     def ping(self) -> dict:
         return {"documents": SearchEntry.objects.count()}
@@ -321,33 +380,52 @@ class EmbeddedBackend(SearchBackend):
             qs = qs.filter(date__lt=local_bound(query.date_to, end=True))
         return qs
 
-    def _with_words(self, qs, folded_words: list[str]):
+    def _with_words(self, qs, folded_words: list[str], prefix: str | None = None):
         distinct = list(dict.fromkeys(folded_words))
         if not distinct:
             return qs
         if _uses_fts():
-            match = _fts_match("folded_text", [f'"{w}"' for w in distinct])
+            match = _fts_match("folded_text", _fts_terms(distinct, prefix))
             return qs.filter(
                 pk__in=RawSQL("SELECT rowid FROM search_fts WHERE search_fts MATCH %s", [match])
             )
         for word in distinct:
-            qs = qs.filter(folded_text__contains=f" {word} ")
+            qs = qs.filter(folded_text__contains=f" {word}" if word == prefix else f" {word} ")
         return qs
 
     def search(self, query: SearchQuery) -> SearchResults:
         folded_words, exact_words = query_words(query.text)
         if (not folded_words and not query.match_all_if_empty) or query.unit_paths == []:
             return SearchResults()
+        prefix = last_word_prefix(query)
+        results = None
         if _uses_fts():
             try:
-                return self._search_sqlite(query, folded_words, exact_words)
+                results = self._search_sqlite(query, folded_words, exact_words, prefix)
             except OperationalError as exc:  # a migration rebuilt the table: indexes gone
                 if "no such index" not in str(exc):
                     raise
                 logger.warning("search indexes missing, run search_rebuild: %s", exc)
-        return self._search_orm(query, folded_words, exact_words)
+        if results is None:
+            results = self._search_orm(query, folded_words, exact_words, prefix)
+        if query.spellcheck and folded_words and results.total < SPELLCHECK_BELOW:
+            results.corrected = self._corrected(query, results.total)
+        return results
 
-    def _search_sqlite(self, query, folded_words, exact_words) -> SearchResults:
+    def _corrected(self, query: SearchQuery, total: int) -> str | None:
+        """A query from the vocabulary of public headlines and summaries that finds more than
+        ``total`` items with the same scope and filters: the first of up to 3 candidates that
+        does (a count each, only for searches that found fewer than SPELLCHECK_BELOW)."""
+        for corrected in vocabulary.query_corrections(query.text):
+            check = replace(
+                query, text=corrected, limit=1, offset=0, facets=False, highlight=False,
+                spellcheck=False, last_word_complete=False,
+            )  # fmt: skip
+            if self.search(check).total > total:
+                return corrected
+        return None
+
+    def _search_sqlite(self, query, folded_words, exact_words, prefix=None) -> SearchResults:
         """SQLite: the matches come from FTS5 as rowids and are read through the covering
         index ``fts.NARROW_INDEX`` (never the wide rows); one statement returns the page, the
         facets and the window's size, a second counts the matches only when the window is
@@ -363,7 +441,7 @@ class EmbeddedBackend(SearchBackend):
         if folded_words:
             # Every word, in any column: the folded text holds every word of the entry, and
             # the other columns hold no word that it does not (the tag cannot be typed).
-            match = " ".join(f'"{w}"' for w in dict.fromkeys(folded_words))
+            match = " ".join(_fts_terms(list(dict.fromkeys(folded_words)), prefix))
             source = (
                 f"search_fts JOIN {entry} INDEXED BY {fts.NARROW_INDEX} "
                 f"ON {entry}.id = search_fts.rowid"
@@ -423,7 +501,7 @@ class EmbeddedBackend(SearchBackend):
                     f"(SELECT id FROM w ORDER BY id DESC LIMIT {RANK_WINDOW})))"
                 )
             score, score_params = _score_sql_fts(
-                folded_words, exact_words, matches_only=True, min_rowid=start
+                folded_words, exact_words, matches_only=True, min_rowid=start, prefix=prefix
             )
             sql.append(
                 f"SELECT * FROM (SELECT 'hit', item_id{pad(FACET_WIDTH - 1)}, {score} AS score "  # noqa: S608
@@ -455,7 +533,7 @@ class EmbeddedBackend(SearchBackend):
                 cursor.execute(count_sql, count_params)
                 total = cursor.fetchone()[0]
         facets = _facet_values(facet_counts) if query.facets else {}
-        return _results(query, folded_words, page, total, facets)
+        return _results(query, folded_words, page, total, facets, prefix)
 
     @staticmethod
     def _rank_window_start(query: SearchQuery, match: str) -> int | None:
@@ -472,9 +550,9 @@ class EmbeddedBackend(SearchBackend):
             row = cursor.fetchone()
         return row[0] if row else None
 
-    def _search_orm(self, query, folded_words, exact_words) -> SearchResults:
+    def _search_orm(self, query, folded_words, exact_words, prefix=None) -> SearchResults:
         """Any database: the word filter is ``LIKE``, the score ``strpos`` (a scan)."""
-        matched = self._with_words(self._scoped(query), folded_words)
+        matched = self._with_words(self._scoped(query), folded_words, prefix)
         total = matched.count()
         qs = matched
         if total > MATCH_WINDOW:
@@ -496,13 +574,13 @@ class EmbeddedBackend(SearchBackend):
         if query.sort == SORT_DATE or not folded_words:
             ordered_qs = qs.order_by("-date", "-item_id").annotate(score=Value(0.0))
         else:
-            sql, params = score_sql(folded_words, exact_words)
+            sql, params = score_sql(folded_words, exact_words, prefix)
             # SQL from constants; the words travel as parameters.
             ordered_qs = qs.annotate(score=RawSQL(sql, params)).order_by(  # noqa: S611
                 "-score", "-date", "-item_id"
             )
         page = list(ordered_qs.values_list("score", "item_id")[offset : offset + limit])
-        return _results(query, folded_words, page, total, facets)
+        return _results(query, folded_words, page, total, facets, prefix)
 
     def suggest(self, prefix, *, public_only=True, unit_paths=None, limit=8):
         typed = [fold(w)[:MAX_PREFIX_CHARS] for w in words(normalise(prefix)) if fold(w)]
@@ -531,6 +609,7 @@ class EmbeddedBackend(SearchBackend):
         started = time.perf_counter()
         count = 0
         batch: list[SearchEntry] = []
+        words_counted: Counter = Counter()
         with transaction.atomic():
             if _uses_fts():  # bulk-load without per-row FTS triggers, index once at the end
                 with connection.cursor() as cursor:
@@ -540,6 +619,8 @@ class EmbeddedBackend(SearchBackend):
             SearchEntry.objects.all().delete()
             for doc in docs:
                 batch.append(SearchEntry(item_id=doc.item_id, **_entry_fields(doc)))
+                if doc.public:
+                    words_counted.update(vocabulary.entry_words(doc.headline, doc.summary))
                 if len(batch) >= 500:
                     SearchEntry.objects.bulk_create(batch)
                     count += len(batch)
@@ -555,6 +636,7 @@ class EmbeddedBackend(SearchBackend):
                 with connection.cursor() as cursor:
                     for sql in fts.REBUILD + fts.CREATE_TRIGGERS + fts.CREATE_INDEXES:
                         cursor.execute(sql)
+            vocabulary.words_replace(words_counted)
         return {
             "index": SearchEntry._meta.db_table,
             "documents": count,

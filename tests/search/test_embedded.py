@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from newsroom.models import NewsItem
 from search.backends import SearchQuery, SearchUnavailable, get_backend
-from search.backends.base import TemporarySearchError
+from search.backends.base import TemporarySearchError, last_word_prefix
 from search.backends.embedded import (
     BODY_WORD,
     EXACT_WORD,
@@ -132,7 +132,21 @@ def test_query_words_cap_and_exact_words():
 
 
 @pytest.mark.parametrize(
-    "q", ["tiêm chủng", "tiem chung", "bão", "đồng xoài tiêm", "chủng", "cúm mùa", "x"]
+    "q",
+    [
+        "tiêm chủng",
+        "tiem chung",
+        "bão",
+        "đồng xoài tiêm",
+        "chủng",
+        "cúm mùa",
+        "x",
+        # the last word as a prefix: whole here, only a start there, in each field
+        "tiêm ch",
+        "cúm m",
+        "tiem chu",
+        "ba",
+    ],
 )
 def test_the_database_scores_like_score_entry(embedded, unit, q):
     """``score_sql`` (what ranks) and ``score_entry`` (the readable rules) agree."""
@@ -140,12 +154,14 @@ def test_the_database_scores_like_score_entry(embedded, unit, q):
     live_item(unit, "Lịch tiêm", body="<p>Chủng ngừa cúm mùa; tiêm chủng</p>")
     live_item(unit, "Bão số 3", body="<p>họp báo tiêm chủng</p>")
     folded, exact = query_words(q)
-    sql, params = score_sql(folded, exact)
+    prefix = last_word_prefix(SearchQuery(text=q))
+    sql, params = score_sql(folded, exact, prefix)
     rows = SearchEntry.objects.annotate(score=RawSQL(sql, params)).values(  # noqa: S611
         "score", "folded_headline", "folded_summary", "folded_text", "exact_text"
     )
     for row in rows:
-        assert float(row["score"]) == score_entry(folded, exact, row), (q, row)
+        expected = score_entry(folded, exact, row, prefix)
+        assert float(row["score"]) == pytest.approx(expected), (q, row)
     # and the backend ranks by it: the page comes back sorted, ties newest first
     hits = embedded.search(SearchQuery(text=q, limit=10)).hits
     assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)

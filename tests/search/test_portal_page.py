@@ -108,10 +108,13 @@ class SearchBehaviour:
         assert found("tiem chung tan dong") == ["Tiêm chủng cho trẻ"]
         assert found("tiêm chủng mèo") == []
 
-    def test_whole_words_only(self):
+    def test_whole_words_except_the_last_word_still_being_typed(self):
         self.publish("Thông báo lịch cắt điện")
         assert found("thong") == ["Thông báo lịch cắt điện"]
-        assert found("thon") == []
+        assert found("thon") == ["Thông báo lịch cắt điện"]  # the last word: a prefix
+        assert found("thon ") == []  # a space typed after it: a whole word
+        assert found("thon bao") == []  # not the last word: a whole word
+        assert found("thông b") == []  # one letter is not a prefix (see MIN_PREFIX_CHARS)
 
     # --- ranking ----------------------------------------------------------------------
 
