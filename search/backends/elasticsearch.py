@@ -49,7 +49,9 @@ from .base import (
     FACETS,
     MAX_PREFIX_CHARS,
     MAX_QUERY_WORDS,
+    MIN_PREFIX_CHARS,
     SORT_DATE,
+    SPELLCHECK_BELOW,
     FacetValue,
     ItemDocument,
     SearchBackend,
@@ -59,10 +61,12 @@ from .base import (
     SearchUnavailable,
     Suggestion,
     TemporarySearchError,
+    last_word_prefix,
     local_bound,
 )
 
-INDEX_VERSION = 1
+# 2: index_prefixes on the text fields and ``headline.spell`` (issue 16).
+INDEX_VERSION = 2
 DEFAULT_INDEX = "nguon-items"
 # Statuses that mean "not now" rather than "wrong request": retried by the indexing task.
 TRANSIENT_STATUSES = {408, 429, 502, 503, 504}
@@ -77,11 +81,22 @@ vi_suggest = analyzer(
 vi_suggest_search = analyzer(
     "vi_suggest_search", tokenizer="standard", filter=["lowercase", "asciifolding"]
 )
+# Folded words only (no original alongside): the vocabulary "did you mean" corrects from.
+vi_folded = analyzer("vi_folded", tokenizer="standard", filter=["lowercase", "asciifolding"])
 SNIPPET_CHARS = 200
+# Prefixes of 2 to 5 characters are indexed (``._index_prefix``), so the last word's prefix
+# query is one term lookup; longer prefixes expand over few terms anyway.
+INDEX_PREFIXES = {"min_chars": MIN_PREFIX_CHARS, "max_chars": 5}
+# A prefix-only match of the last word, per field: constant scores below a whole word.
+PREFIX_BOOSTS = {"headline": 0.9, "summary": 0.6, "body": 0.3}
 
 
 def _text_field(**extra_fields) -> Text:
-    return Text(analyzer=vi_text, fields={"exact": Text(analyzer=vi_exact), **extra_fields})
+    return Text(
+        analyzer=vi_text,
+        index_prefixes=INDEX_PREFIXES,
+        fields={"exact": Text(analyzer=vi_exact), **extra_fields},
+    )
 
 
 class ItemIndexDocument(Document):
@@ -100,7 +115,10 @@ class ItemIndexDocument(Document):
     published_at = Date(default_timezone="Asia/Ho_Chi_Minh")
     date = Date(default_timezone="Asia/Ho_Chi_Minh")
     month = Keyword()
-    headline = _text_field(suggest=Text(analyzer=vi_suggest, search_analyzer=vi_suggest_search))
+    headline = _text_field(
+        suggest=Text(analyzer=vi_suggest, search_analyzer=vi_suggest_search),
+        spell=Text(analyzer=vi_folded),
+    )
     summary = _text_field()
     body = _text_field()
 
@@ -192,26 +210,59 @@ def build_search(query: SearchQuery, index: str = DEFAULT_INDEX) -> Search:
     """
     typed = [w for w in words(nfc(query.text)) if fold(w)][:MAX_QUERY_WORDS]
     text = " ".join(typed)
+    prefix = last_word_prefix(query)
     s = Search(index=index).extra(track_total_hits=True)
     should = []
-    if typed:
-        must = Q(
-            "multi_match",
-            query=text,
-            fields=["headline^3", "summary^2", "body"],
-            type="cross_fields",
-            operator="and",
+    fields = ["headline^3", "summary^2", "body"]
+    if typed and prefix:
+        # The last word whole (BM25, as the others) or, below it, as the start of a word:
+        # a prefix query per field on the folded prefix (the folded tokens are indexed
+        # alongside the originals; ``._index_prefix`` answers it), constant scores.
+        last = Q(
+            "bool",
+            should=[
+                Q("multi_match", query=typed[-1], fields=fields, type="cross_fields"),
+                Q(
+                    "dis_max",
+                    queries=[
+                        Q("prefix", **{name: {"value": prefix, "boost": boost}})
+                        for name, boost in PREFIX_BOOSTS.items()
+                    ],
+                ),
+            ],
+            minimum_should_match=1,
         )
+        whole = " ".join(typed[:-1])
+        must = (
+            Q(
+                "bool",
+                must=[
+                    Q(
+                        "multi_match",
+                        query=whole,
+                        fields=fields,
+                        type="cross_fields",
+                        operator="and",
+                    ),
+                    last,
+                ],
+            )
+            if whole
+            else last
+        )
+    elif typed:
+        must = Q("multi_match", query=text, fields=fields, type="cross_fields", operator="and")
     else:
         must = Q("match_all")
     if len(typed) > 1:
+        phrase = "match_phrase_prefix" if prefix else "match_phrase"
         should.append(
             Q(
                 "dis_max",
                 queries=[
-                    Q("match_phrase", headline={"query": text, "boost": 6}),
-                    Q("match_phrase", summary={"query": text, "boost": 4}),
-                    Q("match_phrase", body={"query": text, "boost": 4}),
+                    Q(phrase, headline={"query": text, "boost": 6}),
+                    Q(phrase, summary={"query": text, "boost": 4}),
+                    Q(phrase, body={"query": text, "boost": 4}),
                 ],
             )
         )
@@ -241,17 +292,61 @@ def build_search(query: SearchQuery, index: str = DEFAULT_INDEX) -> Search:
         s = s.highlight_options(
             pre_tags=[MARK_START], post_tags=[MARK_END], encoder="default", type="unified"
         )
-        s = s.highlight("headline", number_of_fragments=0)
+        # ``._index_prefix``: the last word's prefix matches are marked too.
+        s = s.highlight(
+            "headline", number_of_fragments=0, matched_fields=["headline", "headline._index_prefix"]
+        )
         for field in ("body", "summary"):
             s = s.highlight(
                 field,
                 fragment_size=SNIPPET_CHARS,
                 number_of_fragments=1,
                 no_match_size=SNIPPET_CHARS,
+                matched_fields=[field, f"{field}._index_prefix"],
             )
+    if query.spellcheck and typed:
+        s = s.suggest(SPELL_SUGGESTION, fold(text), phrase=_phrase_suggester(filters))
     s = s.source(["item_id", "headline"] if query.highlight else ["item_id"])
     offset = max(query.offset, 0)
     return s[offset : offset + max(query.limit, 0)]
+
+
+SPELL_SUGGESTION = "did_you_mean"
+
+
+def _phrase_suggester(filters: list[Q]) -> dict:
+    """ "Có phải bạn muốn tìm …": a ``phrase`` suggester over the folded headline words,
+    each unknown word (``suggest_mode: missing``) replaced by a word within 2 edits;
+    ``collate`` keeps only a correction that the search itself (every word, same scope and
+    filters) would find, so that a word only a draft holds is never offered."""
+    collate = Q(
+        "bool",
+        must=[
+            Q(
+                "multi_match",
+                query="{{suggestion}}",
+                fields=["headline", "summary", "body"],
+                type="cross_fields",
+                operator="and",
+            )
+        ],
+        filter=filters,
+    )
+    return {
+        "field": "headline.spell",
+        "size": 1,
+        "max_errors": 2,
+        "gram_size": 1,
+        "direct_generator": [
+            {
+                "field": "headline.spell",
+                "suggest_mode": "missing",
+                "min_word_length": MIN_PREFIX_CHARS,
+                "max_edits": 2,
+            }
+        ],
+        "collate": {"query": {"source": collate.to_dict()}, "prune": False},
+    }
 
 
 def build_suggest(
@@ -378,6 +473,11 @@ class ElasticsearchBackend(SearchBackend):
         except NotFoundError:
             return SearchResults()  # nothing indexed yet: the alias does not exist
         hits = response["hits"]
+        corrected = None
+        if query.spellcheck and hits["total"]["value"] < SPELLCHECK_BELOW:
+            for entry in response.get("suggest", {}).get(SPELL_SUGGESTION, []):
+                for option in entry.get("options", []):
+                    corrected = corrected or option.get("text")
         facets = {
             name: [
                 FacetValue(key=str(b["key"]), count=int(b["doc_count"]))
@@ -397,6 +497,7 @@ class ElasticsearchBackend(SearchBackend):
             ],
             total=hits["total"]["value"],
             facets=facets,
+            corrected=corrected,
         )
 
     def suggest(self, prefix, *, public_only=True, unit_paths=None, limit=8):

@@ -4,6 +4,7 @@ highlighting and bad input, as the portal page, the admin search and the API sho
 
 import html
 import re
+from urllib.parse import parse_qsl, urlsplit
 
 from django.test import Client
 from django.urls import reverse
@@ -11,6 +12,7 @@ from django.urls import reverse
 from newsroom.models import Role
 from search.backends import SearchQuery
 from search.selectors import item_search_page, item_suggest
+from search.text import fold
 from tests.factories import make_user
 
 TAG = re.compile(r"<[^>]+>")
@@ -242,6 +244,33 @@ def test_suggestion_endpoint(corpus):
     ]
     assert body["suggestions"][0]["url"] == corpus.items["cau_dx"].public_path
     assert Client().get("/api/v1/search/suggest", {"q": "x" * 10_000}).status_code == 200
+
+
+# --- a search that finds little (issue 16) ------------------------------------------------
+
+
+def test_the_last_word_typed_matches_the_words_it_starts(corpus):
+    assert portal_headlines(portal({"q": "lở mồm long mó"}))[0] == (
+        "Hướng dẫn phòng bệnh lở mồm long móng cho đàn bò"
+    )
+    assert portal_headlines(portal({"q": "minh hu"})) == portal_headlines(
+        portal({"q": "minh hung"})
+    )
+    assert "Xã Minh Hưng di dời dân khỏi vùng sạt lở" in portal_headlines(portal({"q": "minh hu"}))
+    assert portal_headlines(portal({"q": "minh hu "})) == []  # a space after it: whole words
+
+
+def test_a_misspelt_query_offers_a_correction_that_keeps_the_filters(corpus):
+    content = portal({"q": "satt lo", "kind": "audio"}).content.decode()
+    assert portal_headlines(portal({"q": "satt lo", "kind": "audio"})) == []
+    section = re.search(r'<section class="did-you-mean"[^>]*>(.*?)</section>', content, re.S)
+    assert section and "Có phải bạn muốn tìm" in section.group(1)
+    href = html.unescape(re.search(r'<a href="([^"]*)"', section.group(1)).group(1))
+    params = dict(parse_qsl(urlsplit(href).query))
+    assert fold(params["q"]) == "sat lo" and params["kind"] == "audio"
+    assert portal_headlines(portal(params)) == ["Xã Minh Hưng di dời dân khỏi vùng sạt lở"]
+    # a query that finds results is not corrected
+    assert "did-you-mean" not in portal({"q": "sạt lở"}).content.decode()
 
 
 # --- highlighting --------------------------------------------------------------------------

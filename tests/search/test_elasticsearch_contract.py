@@ -58,6 +58,14 @@ QUERIES = {
         date_to=date(2026, 11, 30),
         sort="date",
     ),
+    # The last word as a prefix (issue 16); typed with a space after it, a whole word.
+    "query_public_prefix": SearchQuery(text="Bình Dươ"),
+    "query_public_prefix_single_word": SearchQuery(text="viett"),
+    "query_public_last_word_complete": SearchQuery(text="tiem chung", last_word_complete=True),
+    # "Có phải bạn muốn tìm …": the phrase suggester in the same request, with the filters.
+    "query_portal_spellcheck": SearchQuery(
+        text="thoii tiett", facets=True, highlight=True, spellcheck=True, kind="article"
+    ),
     "query_editor_browse": SearchQuery(
         text="",
         public_only=False,
@@ -223,7 +231,7 @@ def test_first_index_creates_the_versioned_index_with_its_alias_once(fake_es):
     def handler(method, path, body):
         if method == "HEAD" and path == "/_alias/nguon-items":
             return 404, None
-        if method == "PUT" and path == "/nguon-items-v1":
+        if method == "PUT" and path == "/nguon-items-v2":
             return 200, {"acknowledged": True}
         if method == "PUT" and path.startswith("/nguon-items/_doc/"):
             return 201, {"result": "created"}
@@ -235,7 +243,7 @@ def test_first_index_creates_the_versioned_index_with_its_alias_once(fake_es):
     calls = [(m, t) for m, t, _ in FakeNode.requests]
     assert calls == [
         ("HEAD", "/_alias/nguon-items"),
-        ("PUT", "/nguon-items-v1"),
+        ("PUT", "/nguon-items-v2"),
         ("PUT", "/nguon-items/_doc/7?refresh=wait_for"),
         ("PUT", "/nguon-items/_doc/8?refresh=wait_for"),
     ]
@@ -249,7 +257,7 @@ def test_losing_the_race_to_create_the_index_is_fine(fake_es):
     def handler(method, path, body):
         if method == "HEAD":
             return 404, None
-        if method == "PUT" and path == "/nguon-items-v1":
+        if method == "PUT" and path == "/nguon-items-v2":
             return error(400, "resource_already_exists_exception")
         return 200, {"result": "updated"}
 
@@ -258,7 +266,7 @@ def test_losing_the_race_to_create_the_index_is_fine(fake_es):
     calls = [(m, t) for m, t, _ in FakeNode.requests]
     assert calls == [
         ("HEAD", "/_alias/nguon-items"),
-        ("PUT", "/nguon-items-v1"),  # refused: it exists now
+        ("PUT", "/nguon-items-v2"),  # refused: it exists now
         ("PUT", "/nguon-items/_doc/7?refresh=wait_for"),  # and the document still goes in
     ]
     assert FakeNode.requests[2][2] == document_body(a_document(7))
@@ -288,6 +296,76 @@ def test_search_parses_hits_and_total(fake_es):
     result = fake_es.search(SearchQuery(text="tiem chung"))
     assert [(h.item_id, h.score) for h in result.hits] == [(8, 7.5), (7, 0.0)]
     assert result.total == 12
+
+
+def test_search_reads_the_correction_only_when_few_items_match(fake_es):
+    query = SearchQuery(text="thoii tiett", spellcheck=True)
+
+    def answer(total):
+        def handler(method, path, body):
+            assert body == build_search(query, index="nguon-items").to_dict()
+            return 200, {
+                "hits": {"total": {"value": total, "relation": "eq"}, "hits": []},
+                "suggest": {
+                    "did_you_mean": [
+                        {
+                            "text": "thoii tiett",
+                            "offset": 0,
+                            "length": 11,
+                            "options": [{"text": "thoi tiet", "score": 0.2}],
+                        }
+                    ]
+                },
+            }
+
+        return handler
+
+    FakeNode.handler = answer(0)
+    assert fake_es.search(query).corrected == "thoi tiet"
+    FakeNode.handler = answer(3)  # enough found: no correction offered
+    assert fake_es.search(query).corrected is None
+
+
+def test_the_correction_is_checked_against_the_public_scope_and_filters():
+    """``collate`` keeps a correction only if the search itself would find it: the same
+    filters (public, the reader's kind) so that a draft's word is never offered."""
+    body = build_search(SearchQuery(text="thoii tiett", spellcheck=True, kind="audio")).to_dict()
+    phrase = body["suggest"]["did_you_mean"]["phrase"]
+    assert body["suggest"]["did_you_mean"]["text"] == "thoii tiett"
+    collate = phrase["collate"]["query"]["source"]["bool"]
+    assert collate["filter"] == body["query"]["bool"]["filter"]
+    assert {"term": {"public": True}} in collate["filter"]
+    assert {"term": {"kind": "audio"}} in collate["filter"]
+    assert phrase["collate"]["prune"] is False
+    # only when asked: the plain search sends no suggester
+    assert "suggest" not in build_search(SearchQuery(text="thoii tiett")).to_dict()
+
+
+def test_the_last_word_is_a_prefix_only_from_two_letters_and_without_a_space_after_it():
+    def prefixes(query):
+        found = []
+
+        def walk(node):
+            if isinstance(node, dict):
+                if "prefix" in node:
+                    found.append(node["prefix"])
+                for value in node.values():
+                    walk(value)
+            elif isinstance(node, list):
+                for value in node:
+                    walk(value)
+
+        walk(build_search(query).to_dict()["query"])
+        return found
+
+    assert prefixes(SearchQuery(text="Bình Dươ")) == [
+        {"headline": {"value": "duo", "boost": 0.9}},
+        {"summary": {"value": "duo", "boost": 0.6}},
+        {"body": {"value": "duo", "boost": 0.3}},
+    ]
+    assert prefixes(SearchQuery(text="Bình D")) == []
+    assert prefixes(SearchQuery(text="Bình Dương ")) == []
+    assert prefixes(SearchQuery(text="Bình Dương", last_word_complete=True)) == []
 
 
 def test_search_before_anything_is_indexed_finds_nothing(fake_es):
@@ -392,7 +470,7 @@ def test_rebuild_bulk_loads_a_new_index_then_swaps_the_alias_atomically(fake_es)
     def handler(method, path, body):
         if path.endswith("/_settings") or path.endswith("/_refresh"):
             return 200, {"acknowledged": True}
-        if method == "PUT" and path.startswith("/nguon-items-v1-"):
+        if method == "PUT" and path.startswith("/nguon-items-v2-"):
             assert body["settings"]["refresh_interval"] == "-1"
             return 200, {"acknowledged": True}
         if method in ("PUT", "POST") and path == "/_bulk":
@@ -400,12 +478,12 @@ def test_rebuild_bulk_loads_a_new_index_then_swaps_the_alias_atomically(fake_es)
         if method == "HEAD" and path == "/_alias/nguon-items":
             return 200, None
         if method == "GET" and path == "/_alias/nguon-items":
-            return 200, {"nguon-items-v1": {"aliases": {"nguon-items": {}}}}
+            return 200, {"nguon-items-v2": {"aliases": {"nguon-items": {}}}}
         if method == "POST" and path == "/_aliases":
             return 200, {"acknowledged": True}
         if method == "GET" and path == "/nguon-items-v*":
-            new = next(p for m, p, _b in FakeNode.requests if p.startswith("/nguon-items-v1-"))
-            return 200, {"nguon-items-v1": {}, new.split("?")[0].lstrip("/"): {}}
+            new = next(p for m, p, _b in FakeNode.requests if p.startswith("/nguon-items-v2-"))
+            return 200, {"nguon-items-v2": {}, new.split("?")[0].lstrip("/"): {}}
         if method == "DELETE":
             return 200, {"acknowledged": True}
         raise AssertionError((method, path))
@@ -426,30 +504,30 @@ def test_rebuild_bulk_loads_a_new_index_then_swaps_the_alias_atomically(fake_es)
     finally:
         FakeNode.perform_request = original
     new = report["index"]
-    assert new.startswith("nguon-items-v1-") and report["documents"] == 2
+    assert new.startswith("nguon-items-v2-") and report["documents"] == 2
     assert sum(progress) == 2
     assert json.loads(bulk_lines[0]) == {"index": {"_index": new, "_id": "7"}}
     assert json.loads(bulk_lines[1]) == document_body(a_document(7))
     (swap,) = [b for m, p, b in FakeNode.requests if p == "/_aliases"]
     assert swap == {
         "actions": [
-            {"remove": {"index": "nguon-items-v1", "alias": "nguon-items"}},
+            {"remove": {"index": "nguon-items-v2", "alias": "nguon-items"}},
             {"add": {"index": new, "alias": "nguon-items"}},
         ]
     }
-    assert report["deleted"] == ["nguon-items-v1"]
+    assert report["deleted"] == ["nguon-items-v2"]
     methods = [(m, p.split("?")[0]) for m, p, _b in FakeNode.requests]
-    assert methods.index(("POST", "/_aliases")) < methods.index(("DELETE", "/nguon-items-v1"))
+    assert methods.index(("POST", "/_aliases")) < methods.index(("DELETE", "/nguon-items-v2"))
 
 
 def test_status_counts_documents_per_index(fake_es):
     def handler(method, path, body):
         if path == "/nguon-items-v*":
-            return 200, {"nguon-items-v1": {}, "nguon-items-v1-2026": {}}
+            return 200, {"nguon-items-v2": {}, "nguon-items-v2-2026": {}}
         if method == "HEAD":
             return 200, None
         if path == "/_alias/nguon-items":
-            return 200, {"nguon-items-v1-2026": {"aliases": {"nguon-items": {}}}}
+            return 200, {"nguon-items-v2-2026": {"aliases": {"nguon-items": {}}}}
         if path.endswith("/_count"):
             public = bool(body and body.get("query"))
             return 200, {"count": 3 if public else 5}
@@ -458,8 +536,8 @@ def test_status_counts_documents_per_index(fake_es):
     FakeNode.handler = handler
     status = fake_es.status()
     assert status["indexes"] == [
-        {"name": "nguon-items-v1", "live": False, "documents": 5, "public": 3},
-        {"name": "nguon-items-v1-2026", "live": True, "documents": 5, "public": 3},
+        {"name": "nguon-items-v2", "live": False, "documents": 5, "public": 3},
+        {"name": "nguon-items-v2-2026", "live": True, "documents": 5, "public": 3},
     ]
 
 
