@@ -4,7 +4,7 @@ Runs when ``ELASTICSEARCH_URL`` names a cluster, skips with the reason otherwise
 
     ELASTICSEARCH_URL=http://localhost:9200 make test PYTEST_ARGS='-m elasticsearch'
 
-Each test gets its own index (``nguon-test-<random>-v1`` behind its alias), deleted after.
+Each test gets its own index (``nguon-test-<random>-v2`` behind its alias), deleted after.
 With ``NGUON_REQUIRE_SERVICES=elasticsearch`` a missing URL fails instead of skipping.
 """
 
