@@ -316,3 +316,20 @@ def normalise_image(fileobj) -> NormalisedImage:
         mode=image.mode,
         frames=frames,
     )
+
+
+# Where Pillow puts what a picture carries besides its pixels (PNG text chunks land in
+# ``info`` under their own keywords and are caught by ``image.text``).
+_METADATA_KEYS = ("exif", "xmp", "XML:com.adobe.xmp", "comment", "photoshop", "iptc")
+
+
+def image_has_metadata(fileobj) -> bool:
+    """True when the picture carries EXIF (GPS included), XMP, IPTC, comments or text."""
+    fileobj.seek(0)
+    try:
+        with Image.open(fileobj) as image:
+            if image.getexif() or any(key in image.info for key in _METADATA_KEYS):
+                return True
+            return bool(getattr(image, "text", None))
+    finally:
+        fileobj.seek(0)

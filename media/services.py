@@ -13,7 +13,6 @@ import contextvars
 import hashlib
 import logging
 import os
-import re
 import threading
 
 from django.conf import settings
@@ -23,22 +22,17 @@ from django.core.signals import request_finished
 from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from PIL import Image
 
-from .images import (
-    ACCEPTED_FORMATS,
-    EXTENSION_FORMATS,
-    LIBRARY_FORMATS,
-    ImageError,
-    ImageProbe,
-    name_extension,
-    normalise_image,
-    probe_image,
+from .image_services import (
+    image_normalise_upload,
+    image_rebuild_original,
+    image_validate_upload,
 )
 from .models import MediaAsset, Rendition
 from .probe import ProbeError, ProbeResult, probe_file
 from .processing import asset_process, claim_is_dead, time_limits
 from .profiles import get_profile, profiles_for_kind
+from .uploads import check_name_and_size
 
 logger = logging.getLogger(__name__)
 
@@ -58,10 +52,6 @@ _VIDEO_CONTAINERS = {
     "mov,mp4,m4a,3gp,3g2,mj2": "mp4",
     "matroska,webm": "mkv",
 }
-# Django already strips directories from upload names; control characters, stray
-# separators and bidirectional overrides (a "gpj.exe" shown as "exe.jpg") still mean a
-# hostile or broken client.
-_UNSAFE_NAME = re.compile(r"[\x00-\x1f\x7f/\\\u202a-\u202e\u2066-\u2069]")
 # Kept for callers of the first version: what is built for each kind.
 DEFAULT_PROFILES = {kind: profiles_for_kind(kind) for kind in ("audio", "video")}
 
@@ -74,120 +64,6 @@ def _open_for_probe(upload):
     return upload
 
 
-def _check_name_and_size(upload) -> None:
-    name = getattr(upload, "name", "") or ""
-    if _UNSAFE_NAME.search(name) or name.strip(" .") in ("", ".."):
-        if name:  # an unnamed upload (made in code) is fine
-            raise ValidationError(_("The file name contains forbidden characters."))
-    size = getattr(upload, "size", None) or 0
-    if size == 0:
-        raise ValidationError(_("The file is empty."))
-    if size > settings.NGUON_MEDIA_MAX_UPLOAD_BYTES:
-        raise ValidationError(
-            _("The file is too large (limit %(limit)s MB).")
-            % {"limit": settings.NGUON_MEDIA_MAX_UPLOAD_BYTES // (1024 * 1024)}
-        )
-
-
-def _image_refusal(exc: ImageError, *, formats: dict) -> ValidationError:
-    """The Vietnamese message a reporter reads for a refused picture."""
-    if exc.reason == "bomb":
-        return ValidationError(_("The image has too many pixels to be processed safely."))
-    if exc.reason == "dimensions":
-        return ValidationError(
-            _(
-                "The image is %(width)s × %(height)s pixels; at most %(limit)s pixels a side "
-                "are accepted. Make it smaller and upload it again."
-            )
-            % {**exc.details, "limit": settings.NGUON_IMAGE_MAX_SIDE}
-        )
-    if exc.reason == "frames":
-        return ValidationError(
-            _("The animation has %(frames)s frames; at most %(limit)s are accepted.")
-            % {**exc.details, "limit": settings.NGUON_IMAGE_MAX_FRAMES}
-        )
-    if exc.reason == "active":
-        return ValidationError(
-            _(
-                "The file holds something besides a picture (a web page, a script or an "
-                "archive). Save the picture again from a photo editor and upload that."
-            )
-        )
-    if exc.reason == "mismatch":
-        return ValidationError(
-            _("The file is a %(format)s image but its name ends in “.%(extension)s”.")
-            % {"format": exc.details["format"], "extension": name_extension(exc.details["name"])}
-        )
-    if exc.reason == "format":
-        if formats is LIBRARY_FORMATS:
-            return ValidationError(
-                _("Only JPEG, PNG, WebP, GIF, HEIC or AVIF images are accepted.")
-            )
-        return ValidationError(_("Only JPEG, PNG, WebP or HEIC images are accepted."))
-    return ValidationError(_("The file is not a readable image, or it is damaged."))
-
-
-def image_validate_upload(*, upload, formats: dict = ACCEPTED_FORMATS, check_name: bool = False):
-    """Check an uploaded still by content; return its ImageProbe.
-
-    ``formats`` are the accepted ones (media assets: JPEG, PNG, WebP, HEIC; the image
-    library: ``LIBRARY_FORMATS``); with ``check_name`` the name's extension must promise
-    the format the content is. Raises ValidationError in Vietnamese; writes nothing.
-    """
-    _check_name_and_size(upload)
-    try:
-        return probe_image(
-            upload,
-            max_pixels=settings.NGUON_MEDIA_MAX_IMAGE_PIXELS,
-            max_side=settings.NGUON_IMAGE_MAX_SIDE,
-            max_frames=settings.NGUON_IMAGE_MAX_FRAMES,
-            formats=formats,
-            name=(getattr(upload, "name", "") or "") if check_name else None,
-        )
-    except ImageError as exc:
-        logger.info("rejected image %r: %s", getattr(upload, "name", ""), exc)
-        raise _image_refusal(exc, formats=formats) from exc
-
-
-def image_normalise_upload(*, upload, formats: dict = ACCEPTED_FORMATS, check_name=False):
-    """Validate an uploaded picture, then replace the upload's content with the picture
-    rebuilt from its pixels (``media.images.normalise_image``): orientation applied, no
-    EXIF, GPS, XMP, comment or trailing bytes. HEIC and AVIF become JPEG (or PNG), and the
-    upload's name follows. Return the probe of the rebuilt picture.
-
-    The upload object itself is rewritten, not copied: every later reader of it (the
-    image library's form, Wagtail's multiple upload that parks it as an "uploaded image"
-    until its alt text is written, ``asset_create``) stores the clean bytes. Nothing is
-    written to storage here.
-    """
-    image_validate_upload(upload=upload, formats=formats, check_name=check_name)
-    try:
-        clean = normalise_image(upload)
-    except Exception as exc:  # a picture Pillow decoded but cannot write back
-        logger.warning("could not rebuild image %r: %s", getattr(upload, "name", ""), exc)
-        raise ValidationError(_("The file is not a readable image, or it is damaged.")) from exc
-    target = getattr(upload, "file", upload)
-    target.seek(0)
-    target.truncate()
-    target.write(clean.data)
-    target.flush()
-    target.seek(0)
-    upload.size = len(clean.data)
-    name = getattr(upload, "name", "") or ""
-    if name and clean.format not in EXTENSION_FORMATS.get(name_extension(name), set()):
-        upload.name = f"{os.path.splitext(name)[0]}.{clean.suffix}"  # IMG_0001.HEIC → .jpg
-    if hasattr(upload, "content_type"):
-        upload.content_type = Image.MIME[clean.format]
-    return ImageProbe(
-        format=clean.format,
-        width=clean.width,
-        height=clean.height,
-        mode=clean.mode,
-        frames=clean.frames,
-        formats=LIBRARY_FORMATS,
-    )
-
-
 def asset_validate_upload(*, upload, kind: str):
     """Check an uploaded file is the media it claims to be; return its probe result.
 
@@ -196,7 +72,7 @@ def asset_validate_upload(*, upload, kind: str):
     """
     if kind == MediaAsset.Kind.IMAGE:
         return image_validate_upload(upload=upload)
-    _check_name_and_size(upload)
+    check_name_and_size(upload)
     name = getattr(upload, "name", "") or ""
     try:
         result = probe_file(_open_for_probe(upload))
@@ -485,6 +361,7 @@ __all__ = [
     "asset_validate_upload",
     "assets_recover",
     "image_normalise_upload",
+    "image_rebuild_original",
     "image_validate_upload",
     "rendition_build",
     "tts_bulletin_create",

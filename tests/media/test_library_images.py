@@ -376,3 +376,80 @@ def test_the_multiple_upload_refuses_in_vietnamese_and_parks_nothing(
     assert not UploadedFile.objects.exists()
     assert get_image_model().objects.count() == 0
     assert stored_files(media_root) == []
+
+
+# --- the edit page ------------------------------------------------------------------------
+
+
+def test_editing_a_picture_keeps_asking_for_alt_text_and_checks_a_replacement_file(
+    admin_client, media_root
+):
+    admin_client.post(reverse("wagtailimages:add"), add_form(photo(), "cau.jpg"))
+    image = get_image_model().objects.get()
+    url = reverse("wagtailimages:edit", args=[image.pk])
+    fields = {"title": "Cầu mới", "collection": root_collection().pk, "tags": ""}
+
+    refused = admin_client.post(url, {**fields, "description": ""})
+    assert refused.status_code == 200
+    assert html.escape(vi(ALT_REQUIRED)) in refused.content.decode()
+
+    hostile = admin_client.post(
+        url,
+        {
+            **fields,
+            "description": "Cầu mới",
+            "file": make_upload(small() + zip_bytes(), name="b.jpg"),
+        },
+    )
+    assert hostile.status_code == 200
+    assert html.escape(vi(ACTIVE)) in hostile.content.decode()
+
+    replaced = admin_client.post(
+        url, {**fields, "description": "Cầu mới", "file": make_upload(photo(), name="moi.jpg")}
+    )
+    assert replaced.status_code == 302
+    image.refresh_from_db()
+    assert image.title == "Cầu mới" and gps_of(image.file.path) == {}
+    assert len(stored_files(media_root / "original_images")) == 1  # the old file is gone
+
+
+# --- pictures stored before this check ------------------------------------------------------
+
+
+def test_pictures_stored_before_are_rebuilt_and_their_renditions_lose_gps(
+    media_root, django_capture_on_commit_callbacks
+):
+    from django.core.files.images import ImageFile
+    from django.core.management import call_command
+
+    # Stored the old way (in code, no form): Willow copies its EXIF into every rendition.
+    legacy = get_image_model().objects.create(
+        title="Ảnh cũ",
+        description="Phố cổ Hội An",
+        file=ImageFile(io.BytesIO(photo(size=(400, 200), orientation=6)), name="cu.jpg"),
+    )
+    old_file = Path(legacy.file.path)
+    leaked = Path(legacy.get_rendition("width-100|format-jpeg").file.path).read_bytes()
+    assert gps_of(leaked) != {}  # the problem this command exists for
+    clean = get_image_model().objects.create(
+        title="Sạch",
+        description="Sơ đồ",
+        file=ImageFile(io.BytesIO(small("PNG")), name="so-do.png"),
+    )
+
+    out = io.StringIO()
+    with django_capture_on_commit_callbacks(execute=True):
+        call_command("images_rebuild", stdout=out)
+
+    assert out.getvalue().strip() == "rebuilt 1, already clean 1, failed 0"
+    legacy.refresh_from_db()
+    assert not old_file.exists()
+    assert gps_of(legacy.file.path) == {}
+    assert (legacy.width, legacy.height) == (200, 400)  # upright now
+    for spec in ("width-100|format-jpeg", "width-100|format-webp"):
+        data = Path(legacy.get_rendition(spec).file.path).read_bytes()
+        assert gps_of(data) == {}
+        with Image.open(io.BytesIO(data)) as shown:
+            assert shown.size == (100, 200)
+    clean.refresh_from_db()
+    assert clean.file.name.endswith("so-do.png")
