@@ -2,6 +2,7 @@
 
 from django.db.models.signals import post_delete, post_save
 from wagtail.images import get_image_model
+from wagtail.models import PageViewRestriction
 
 from core.identity import SiteIdentity
 from media.models import Rendition
@@ -23,6 +24,7 @@ def connect() -> None:
         AdministrativeUnit,
         Rendition,
         SiteIdentity,
+        PageViewRestriction,
         get_image_model(),
     ):
         for signal in (post_save, post_delete):

@@ -70,6 +70,9 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     # Loudspeakers' unchanged timelines (304) and heartbeats end here: broadcast/device_api/.
     "broadcast.device_api.middleware.DeviceFastPathMiddleware",
+    # Stored portal pages are answered here, before sessions and Wagtail's page routing
+    # (no database query); it stores what the portal's views mark (portal/cache.py).
+    "portal.cache.PortalPageCacheMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
