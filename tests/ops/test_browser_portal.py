@@ -43,7 +43,8 @@ def axe_source() -> str:
 
 def demo_like_portal(home, tmp_path) -> dict[str, str]:
     """A province as the demo has it (identity, nine categories, units three levels deep)
-    with articles, an image, an audio bulletin and a video; returns the paths to check."""
+    with articles, one with a lead picture (caption, credit) and a gallery, an audio
+    bulletin and a video; returns the paths to check."""
     from cms.management.commands.load_demo import demo_identity
 
     demo_identity()
@@ -55,10 +56,20 @@ def demo_like_portal(home, tmp_path) -> dict[str, str]:
     units = make_tree(three_level=True)
     commune = units["A"]
     image = make_image(description="Người dân xếp hàng chờ tiêm chủng tại trạm y tế xã")
+    gallery = [
+        make_image(description="Cán bộ y tế tiêm vắc xin cho trẻ", title="tiem.png"),
+        make_image(description="Phụ huynh ký sổ tiêm chủng", title="so.png", size=(480, 640)),
+    ]
     article = publish(
         commune,
         "Xã Tân Đồng tổ chức tiêm chủng mở rộng cho trẻ em dưới 5 tuổi",
         image=image,
+        image_caption="Sáng 03/12 tại trạm y tế xã Tân Đồng",
+        image_credit="Ảnh: Lê Văn Chụp",
+        gallery=[
+            ("picture", {"image": gallery[0], "caption": "Mũi tiêm đầu tiên", "credit": ""}),
+            ("picture", {"image": gallery[1], "caption": "", "credit": "Ảnh: Trần Thị Hai"}),
+        ],
         category=categories[4],
         summary="Trạm y tế xã tiêm chủng đầy đủ, đúng lịch cho hơn 300 trẻ em.",
         body="<p>Các gia đình đưa trẻ đến trạm y tế từ 7 giờ sáng.</p>",
