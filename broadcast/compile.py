@@ -17,11 +17,12 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Required, TypedDict
 
+from media.image_renditions import PICTURE_LARGE
 from media.models import Rendition
 from newsroom.models import NewsItem
 
@@ -29,15 +30,34 @@ from .models import BulletinClass, Device, Programme, Slot
 from .targets import Target
 from .timeline import Occurrence, occurrences, resolve, to_local_iso
 
+# The one rendition of a picture a bulletin board gets: fitted inside Full HD, JPEG.
+BOARD_PICTURE_SPEC = PICTURE_LARGE
 # An occurrence that started this long before the window may still be playing.
 LOOKBACK = timedelta(hours=6)
 TTS_CHARS_PER_SECOND = 14.0
 _TAGS = re.compile(r"<[^>]+>")
 
 
+class BoardPicture(TypedDict):
+    """A picture a bulletin board shows with a display part: its rendition for boards
+    (``BOARD_PICTURE_SPEC``), which the device API turns into a download ``url``."""
+
+    picture_id: int  # the Wagtail rendition row
+    alt: str
+    caption: str
+    credit: str
+    lead: bool
+    width: int
+    height: int
+    mime_type: str
+    size: int
+    sha256: str
+
+
 class TimelinePart(TypedDict, total=False):
     """One part of a timeline entry. By ``type``: ``audio`` (an item's loudspeaker MP3, or
-    a rendered TTS bulletin with ``tts``), ``display`` (an item on a bulletin board),
+    a rendered TTS bulletin with ``tts``), ``display`` (an item on a bulletin board, with
+    its ``pictures``),
     ``text`` (a board shows it), ``tts`` (the device reads it aloud), ``relay`` (a stream)."""
 
     type: Required[str]
@@ -45,7 +65,7 @@ class TimelinePart(TypedDict, total=False):
     headline: str
     summary: str
     text: str
-    image_id: int | None
+    pictures: list[BoardPicture]
     rendition_id: int
     duration: float
     size: int
@@ -80,11 +100,14 @@ TimelineEntry = TypedDict(
 @dataclass(frozen=True)
 class Reach:
     """A programme reaching a cluster: through its narrowest ``target``, with the items
-    approved for that target's audience (``None``: no audience check, e.g. durations)."""
+    approved for that target's audience (``None``: no audience check, e.g. durations),
+    and, for boards, the pictures of its display items by item id (``reach.load_reach``
+    makes their files before the timeline names them)."""
 
     programme: Programme
     target: Target
     allowed_items: frozenset[int] | None
+    pictures: Mapping[int, list[BoardPicture]] = field(default_factory=dict)
 
 
 def playable(item: NewsItem, allowed: frozenset[int] | None = None) -> bool:
@@ -110,7 +133,11 @@ def _audio_part(rendition: Rendition, **extra: Any) -> TimelinePart:
 
 
 def slot_parts(
-    slot: Slot, *, kind: str, allowed: frozenset[int] | None = None
+    slot: Slot,
+    *,
+    kind: str,
+    allowed: frozenset[int] | None = None,
+    pictures: Mapping[int, list[BoardPicture]] | None = None,
 ) -> tuple[list[TimelinePart], float]:
     """What a device of ``kind`` plays for the slot, and how long (seconds).
 
@@ -130,7 +157,7 @@ def slot_parts(
                         "headline": item.headline,
                         "summary": item.summary,
                         "text": plain_text(item.body),
-                        "image_id": item.image_id,
+                        "pictures": list((pictures or {}).get(item.pk, [])),
                     }
                 )
             return parts, float(slot.duration_seconds or 60) if parts else 0.0
@@ -194,7 +221,9 @@ def programme_occurrences(
     programme = reach.programme
     found = []
     for slot in programme.slots.all():
-        parts, duration = slot_parts(slot, kind=kind, allowed=reach.allowed_items)
+        parts, duration = slot_parts(
+            slot, kind=kind, allowed=reach.allowed_items, pictures=reach.pictures
+        )
         if not parts or duration <= 0:
             continue
         for when in occurrences(

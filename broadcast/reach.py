@@ -20,12 +20,21 @@ from django.conf import settings
 from django.db.models import Prefetch, Q
 from django.utils import timezone
 
+from media.image_renditions import rendition_file_digest
 from newsroom.audience import items_reaching_q
 from newsroom.models import AdministrativeUnit, NewsItem
+from newsroom.picture_renditions import items_pictures_rendered
 
-from .compile import Reach, compile_timeline, occurrence_data
+from .compile import (
+    BOARD_PICTURE_SPEC,
+    BoardPicture,
+    Reach,
+    compile_timeline,
+    occurrence_data,
+    playable,
+)
 from .device_api import cache as bcache
-from .models import Cluster, Programme, ProgrammeTarget, Slot, SlotItem, Zone
+from .models import Cluster, Device, Programme, ProgrammeTarget, Slot, SlotItem, Zone
 from .targets import Target, ancestor_paths, device_scopes, narrowest
 from .timeline import Occurrence
 
@@ -111,9 +120,44 @@ def _allowed_items(units: Iterable[AdministrativeUnit], item_ids: set[int]) -> d
     return allowed
 
 
-def load_reach(per_key: dict[Hashable, dict[int, Target]]) -> dict[Hashable, list[Reach]]:
+def board_pictures(items: Iterable[NewsItem]) -> dict[int, list[BoardPicture]]:
+    """The pictures bulletin boards show of ``items``, by item id: alt text, caption,
+    credit and the board rendition (``BOARD_PICTURE_SPEC``), made now if it is missing, so
+    a timeline never names a file that does not exist; its size and SHA-256 are read
+    here, once per compile, for the device to check its download."""
+    rendered = items_pictures_rendered(items, (BOARD_PICTURE_SPEC,))
+    out: dict[int, list[BoardPicture]] = {}
+    for item_id, pictures in rendered.items():
+        out[item_id] = []
+        for one in pictures:
+            rendition = one.renditions[BOARD_PICTURE_SPEC]
+            try:
+                size, sha256 = rendition_file_digest(rendition)
+            except OSError:
+                continue  # the file went away: the next compile makes it again
+            out[item_id].append(
+                {
+                    "picture_id": rendition.id,
+                    "alt": one.picture.alt,
+                    "caption": one.picture.caption,
+                    "credit": one.picture.credit,
+                    "lead": one.picture.lead,
+                    "width": rendition.width,
+                    "height": rendition.height,
+                    "mime_type": rendition.mime_type,
+                    "size": size,
+                    "sha256": sha256,
+                }
+            )
+    return out
+
+
+def load_reach(
+    per_key: dict[Hashable, dict[int, Target]], *, kind: str | None = None
+) -> dict[Hashable, list[Reach]]:
     """The programmes (slots prefetched), their targets (loaded) and the items approved for
-    each target's audience, ready for ``compile.compile_timeline``."""
+    each target's audience, ready for ``compile.compile_timeline``; for ``kind`` board,
+    the pictures of the display items too."""
     programme_ids = {pid for best in per_key.values() for pid in best}
     if not programme_ids:
         return {key: [] for key in per_key}
@@ -129,6 +173,17 @@ def load_reach(per_key: dict[Hashable, dict[int, Target]]) -> dict[Hashable, lis
         for entry in slot.entries.all()
     }
     allowed = _allowed_items({t.audience_unit for t in targets.values()}, item_ids)
+    pictures: dict[int, list[BoardPicture]] = {}
+    if kind == Device.Kind.BOARD:
+        displayed = {
+            entry.item_id: entry.item
+            for programme in programmes.values()
+            for slot in programme.slots.all()
+            if slot.content == Slot.Content.DISPLAY
+            for entry in slot.entries.all()
+            if playable(entry.item)
+        }
+        pictures = board_pictures(displayed.values())
     result = {}
     for key, best in per_key.items():
         reach = []
@@ -136,7 +191,7 @@ def load_reach(per_key: dict[Hashable, dict[int, Target]]) -> dict[Hashable, lis
             if pid not in programmes or target not in targets:
                 continue
             loaded = targets[target]
-            reach.append(Reach(programmes[pid], loaded, allowed[loaded.audience_unit.pk]))
+            reach.append(Reach(programmes[pid], loaded, allowed[loaded.audience_unit.pk], pictures))
         result[key] = reach
     return result
 
@@ -164,17 +219,19 @@ def clusters_loaded(qs) -> list[Cluster]:
     return list(qs.select_related("commune").prefetch_related("zones"))
 
 
-def reach_for_clusters(clusters: list[Cluster], *, at: datetime) -> dict[int, list[Reach]]:
+def reach_for_clusters(
+    clusters: list[Cluster], *, at: datetime, kind: str | None = None
+) -> dict[int, list[Reach]]:
     """The loaded reach of every cluster (``commune`` and ``zones`` loaded)."""
     found = targets_reaching(cluster_scopes(clusters), at=at)
-    return load_reach({pk: best for pk, (best, _used) in found.items()})
+    return load_reach({pk: best for pk, (best, _used) in found.items()}, kind=kind)
 
 
 def timeline_for_clusters(
     clusters: list[Cluster], *, kind: str, start: datetime, end: datetime
 ) -> dict[int, list[Occurrence]]:
     """Resolved entries overlapping ``[start, end)`` per cluster (one query set for all)."""
-    reach = reach_for_clusters(clusters, at=start)
+    reach = reach_for_clusters(clusters, at=start, kind=kind)
     return {c.pk: compile_timeline(reach[c.pk], kind=kind, start=start, end=end) for c in clusters}
 
 
@@ -201,7 +258,7 @@ def device_timeline_data(
     cached = bcache.entries_get(key)
     if cached is not None:
         return cached
-    reach = load_reach({0: best})[0]
+    reach = load_reach({0: best}, kind=identity.kind)[0]
     entries = [
         occurrence_data(o) for o in compile_timeline(reach, kind=identity.kind, start=now, end=end)
     ]

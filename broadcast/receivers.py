@@ -3,6 +3,8 @@
 - ``newsroom.events.item_withdrawn`` / ``item_published``: timelines using the item get a
   new version (a withdrawn item disappears at the next poll; a correction replaces it).
 - A loudspeaker rendition becoming ready: the item (or TTS bulletin) can now be played.
+- A library image saved or deleted (its alt text corrected, say): the timelines displaying
+  an item with that picture get a new version.
 - Cluster, zone membership and device edits (also from the admin): cached identities of the
   devices concerned are dropped and their cluster's version bumped.
 - ``newsroom.events.units_reformed``: the same for every cluster in the reformed units'
@@ -12,6 +14,7 @@
 from django.db import transaction
 from django.db.models.signals import m2m_changed, post_delete, post_save
 from django.dispatch import receiver
+from wagtail.images import get_image_model
 
 from media.models import Rendition
 from media.signals import renditions_ready
@@ -19,7 +22,7 @@ from newsroom.events import item_published, item_withdrawn, units_reformed
 from newsroom.models import NewsItem
 
 from .device_api import cache as bcache
-from .models import Cluster, Device, Relay, Slot
+from .models import Cluster, Device, Relay, Slot, SlotItem
 from .programmes.services import items_invalidate, programmes_invalidate
 from .registry import clusters_invalidate, now_and_on_commit, subtrees_q
 
@@ -66,6 +69,31 @@ def on_rendition_saved(sender, instance, **kwargs):
         return
     asset_id = instance.asset_id
     transaction.on_commit(lambda: _loudspeaker_ready(asset_id))
+
+
+def _picture_changed(image_id: int) -> None:
+    displayed = NewsItem.objects.filter(
+        pk__in=SlotItem.objects.filter(slot__content=Slot.Content.DISPLAY).values("item_id")
+    ).only("pk", "image_id", "gallery")
+    items_invalidate(
+        [
+            item.pk
+            for item in displayed
+            if item.image_id == image_id
+            or any(
+                (block.get("value") or {}).get("image") == image_id
+                for block in item.gallery.raw_data
+            )
+        ]
+    )
+
+
+@receiver(post_save, sender=get_image_model(), dispatch_uid="broadcast_image_saved")
+@receiver(post_delete, sender=get_image_model(), dispatch_uid="broadcast_image_deleted")
+def on_image_changed(sender, instance, **kwargs):
+    """Only items some programme displays are read (a board shows their pictures)."""
+    image_id = instance.pk
+    transaction.on_commit(lambda: _picture_changed(image_id))
 
 
 @receiver(post_save, sender=Cluster)

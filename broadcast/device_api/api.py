@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import re
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any, Literal
 
@@ -26,6 +27,7 @@ from ninja import Field, Router, Schema, Status
 from ninja.errors import HttpError
 from ninja.operation import PathView
 from ninja.security import HttpBearer
+from wagtail.images import get_image_model
 
 from core.openapi import ETAG, ObjectSchema, header, operation
 from media.models import Rendition
@@ -107,7 +109,18 @@ def _part_out(request, device_id: int, part: dict) -> dict:
         part["url"] = request.build_absolute_uri(
             reverse("api-v1:device_media", args=[device_id, rendition_id])
         )
+    if "pictures" in part:
+        part["pictures"] = [_picture_out(request, device_id, p) for p in part["pictures"]]
     return part
+
+
+def _picture_out(request, device_id: int, picture: dict) -> dict:
+    picture = dict(picture)
+    picture_id = picture.pop("picture_id")
+    picture["url"] = request.build_absolute_uri(
+        reverse("api-v1:device_picture", args=[device_id, picture_id])
+    )
+    return picture
 
 
 # Advised to devices in every timeline ("poll_seconds"; they add jitter): a 304 costs the
@@ -115,9 +128,25 @@ def _part_out(request, device_id: int, part: dict) -> dict:
 TIMELINE_POLL_SECONDS = 60
 
 
+class BoardPictureOut(Schema):
+    url: str = Field(..., description="download address (the device's picture route)")
+    alt: str = Field(..., description="what the picture shows (alt text)")
+    caption: str
+    credit: str
+    lead: bool = Field(..., description="the item's lead picture (listed first)")
+    width: int
+    height: int
+    mime_type: str
+    size: int
+    sha256: str = Field(..., description="hex SHA-256 of the file (its ETag)")
+
+
 class TimelinePart(Schema):
     model_config = {"extra": "allow"}
     url: str | None = Field(None, description="download address (the device's media route)")
+    pictures: list[BoardPictureOut] | None = Field(
+        None, description="a board's display part: the item's pictures, lead first"
+    )
 
 
 class TimelineEntry(Schema):
@@ -188,27 +217,46 @@ def device_timeline_get(request, device_id: int):
 
 # --- media --------------------------------------------------------------------------------
 
+
+def _not_scheduled() -> HttpError:
+    return HttpError(404, _("This file is not in the device's schedule."))
+
+
 # One range; positions of more than 19 digits are beyond any file (416, never converted).
 _RANGE = re.compile(r"^bytes=(\d{0,19})-(\d{0,19})$")
 
 
-def _rendition_allowed(request, identity: DeviceIdentity, rendition_id: int) -> bool:
-    """The file is a part of the device's timeline (the same compiled entries ``/timeline``
-    answers: audio items approved for it, rendered TTS) or of a play-now command sent to
-    it."""
+def _timeline_find(
+    request, identity: DeviceIdentity, pick: Callable[[dict], dict | None]
+) -> dict | None:
+    """What ``pick`` finds in a part of the device's timeline (the same compiled entries
+    ``/timeline`` answers), while the part's item is still live; else None."""
     known = getattr(request, "bc_known_versions", None)
     versions = bcache.scope_versions(identity.scopes, known)
     for entry in device_timeline_data(identity=identity, versions=versions):
         for part in entry["parts"]:
-            if part.get("rendition_id") != rendition_id:
+            found = pick(part)
+            if found is None:
                 continue
             # The entries may be cached: the item must still be live at download time.
-            return (
+            live = (
                 "item" not in part
                 or NewsItem.objects.filter(
                     uuid=part["item"], live=True, withdrawn_at__isnull=True
                 ).exists()
             )
+            return found if live else None
+    return None
+
+
+def _rendition_allowed(request, identity: DeviceIdentity, rendition_id: int) -> bool:
+    """The file is a part of the device's timeline (audio items approved for it, rendered
+    TTS) or of a play-now command sent to it."""
+    found = _timeline_find(
+        request, identity, lambda part: part if part.get("rendition_id") == rendition_id else None
+    )
+    if found is not None:
+        return True
     # JSON key comparisons differ per database: compare the few recent payloads here.
     payloads = Command.objects.filter(
         device_id=identity.device_id,
@@ -261,18 +309,86 @@ def device_media(request, device_id: int, rendition_id: int):
         pk=rendition_id, profile="loudspeaker", status=Rendition.Status.READY
     ).first()
     if rendition is None or not _rendition_allowed(request, identity, rendition.pk):
-        raise HttpError(404, _("This file is not in the device's schedule."))
-    etag = f'"{rendition.sha256}"'
-    digest = base64.b64encode(bytes.fromhex(rendition.sha256)).decode("ascii")
+        raise _not_scheduled()
+    return _file_response(
+        request,
+        file=rendition.file,
+        size=rendition.size,
+        sha256=rendition.sha256,
+        mime_type=rendition.mime_type,
+    )
+
+
+_PICTURE = {"content": {"image/jpeg": {"schema": {"type": "string", "format": "binary"}}}}
+
+
+@router.get(
+    "/{rowid:device_id}/pictures/{rowid:picture_id}",
+    url_name="device_picture",
+    summary="Download a picture a bulletin board shows (Range requests, SHA-256 digest)",
+    openapi_extra=operation(
+        errors=(*_DEVICE_ERRORS, 416),
+        parameters=[
+            header("Range", "one byte range: bytes=FIRST-LAST, bytes=FIRST- or bytes=-SUFFIX"),
+            header("If-Range", "the ETag: the range is answered only while it matches"),
+            header("If-None-Match", "the ETag of the copy the device holds"),
+        ],
+        responses={
+            200: {"description": "The whole file", **_PICTURE, "headers": _FILE_HEADERS},
+            206: {
+                "description": "The requested range",
+                **_PICTURE,
+                "headers": {
+                    **_FILE_HEADERS,
+                    "Content-Range": {"schema": {"type": "string"}},
+                },
+            },
+            304: {"description": "Not modified", "headers": {"ETag": ETAG}},
+        },
+    ),
+)
+def device_picture(request, device_id: int, picture_id: int):
+    """A picture of a display part of the device's timeline (``pictures[].url``): the same
+    token rules as the loudspeaker files — only the device's own timeline, only while the
+    item is live."""
+    identity = _own(request, device_id)
+    picture = _timeline_find(
+        request,
+        identity,
+        lambda part: next(
+            (p for p in part.get("pictures", ()) if p["picture_id"] == picture_id), None
+        ),
+    )
+    image_rendition = (
+        get_image_model().get_rendition_model().objects.filter(pk=picture_id).first()
+        if picture is not None
+        else None
+    )
+    if picture is None or image_rendition is None:
+        raise _not_scheduled()
+    return _file_response(
+        request,
+        file=image_rendition.file,
+        size=picture["size"],
+        sha256=picture["sha256"],
+        mime_type=picture["mime_type"],
+    )
+
+
+def _file_response(request, *, file, size: int, sha256: str, mime_type: str) -> HttpResponseBase:
+    """A device's download, whatever the file: ``ETag`` = the SHA-256 (``304`` on
+    ``If-None-Match``), one ``Range`` (``If-Range``), ``Digest``/``Repr-Digest`` and
+    ``X-Checksum-SHA256``."""
+    etag = f'"{sha256}"'
+    digest = base64.b64encode(bytes.fromhex(sha256)).decode("ascii")
     if etag_matches(request.headers.get("If-None-Match", ""), etag):
         response: HttpResponseBase = HttpResponseNotModified()
         response["ETag"] = etag
         return response
     try:
-        fh = rendition.file.open("rb")
+        fh = file.open("rb")
     except OSError as exc:
-        raise HttpError(404, _("This file is not in the device's schedule.")) from exc
-    size = rendition.size
+        raise _not_scheduled() from exc
     range_header = request.headers.get("Range", "")
     if_range = request.headers.get("If-Range", "")
     match = _RANGE.match(range_header.strip()) if range_header else None
@@ -293,18 +409,18 @@ def device_media(request, device_id: int, rendition_id: int):
         fh.seek(start)
         data = fh.read(end - start + 1)
         fh.close()
-        response = HttpResponse(data, status=206, content_type=rendition.mime_type)
+        response = HttpResponse(data, status=206, content_type=mime_type)
         response["Content-Range"] = f"bytes {start}-{end}/{size}"
         response["Content-Length"] = str(len(data))
     else:
-        response = FileResponse(fh, content_type=rendition.mime_type)
+        response = FileResponse(fh, content_type=mime_type)
         response["Content-Length"] = str(size)
     response["Accept-Ranges"] = "bytes"
     response["ETag"] = etag
     # RFC 3230 wants the base64 of the raw digest; the timeline lists the hex form.
     response["Digest"] = f"sha-256={digest}"
     response["Repr-Digest"] = f"sha-256=:{digest}:"
-    response["X-Checksum-SHA256"] = rendition.sha256
+    response["X-Checksum-SHA256"] = sha256
     return response
 
 
