@@ -57,14 +57,14 @@ ANIMATED_FORMATS = {"GIF", "WEBP", "PNG"}
 # or less; camera metadata (EXIF, XMP, ICC) never holds these. Shorter ones (PHP's "<?=",
 # a bare "<svg") would refuse real photos; their payload is gone anyway once the picture
 # is rebuilt from its pixels (``normalise_image``).
-_ACTIVE_MARKUP = re.compile(
-    rb"<(?:script|iframe|object|embed|html|body)[\s/>]"
-    rb"|<!doctype\s+html"
-    rb"|<\?php"
-    rb"|<[a-z][a-z0-9]{0,9}[\s/][^<>]{0,256}?[\s/\"']on[a-z]{3,20}\s*="
-    rb"|javascript:",
-    re.IGNORECASE,
+# Matched on the lower-cased bytes: fixed signatures first (a substring search, fast), the
+# pattern only where one of them occurs; then tags holding an event handler.
+_MARKUP_SIGNATURES = (b"<script", b"<iframe", b"<object", b"<embed", b"<html", b"<body",
+                      b"<!doctype", b"<?php", b"javascript:")  # fmt: skip
+_MARKUP = re.compile(
+    rb"<(?:script|iframe|object|embed|html|body)[\s/>]|<!doctype\s+html|<\?php|javascript:"
 )
+_EVENT_HANDLER = re.compile(rb"<[a-z][a-z0-9]{0,9}[\s/][^<>]{0,256}?[\s/\"']on[a-z]{3,20}\s*=")
 # A ZIP archive (or JAR, DOCX, APK) is read from its end-of-central-directory record: 22
 # bytes plus a comment, which must end exactly at the end of the file.
 _ZIP_END = b"PK\x05\x06"
@@ -116,21 +116,30 @@ def name_extension(name: str) -> str:
     return os.path.splitext(name or "")[1].lower().lstrip(".")
 
 
+def find_active_markup(data: bytes) -> bytes | None:
+    """The first markup, script or PHP signature in ``data`` (any case), or None."""
+    low = data.lower()
+    if any(signature in low for signature in _MARKUP_SIGNATURES):
+        if match := _MARKUP.search(low):
+            return match.group(0)
+    if match := _EVENT_HANDLER.search(low):
+        return match.group(0)
+    return None
+
+
 def scan_for_active_content(fileobj) -> None:
     """Raise ImageError("active") if the bytes hold markup, script, PHP or a ZIP archive.
 
-    Read in 1 MB chunks overlapping by 64 bytes, so a signature across two chunks is seen.
+    Read in 1 MB chunks overlapping by 300 bytes, so a signature across two chunks is seen.
     """
     fileobj.seek(0)
     tail = b""
-    total = 0
     last = b""
     while chunk := fileobj.read(_SCAN_CHUNK):
         window = tail + chunk
-        if match := _ACTIVE_MARKUP.search(window):
-            raise ImageError(f"markup {match.group(0)[:20]!r}", reason="active")
-        tail = window[-64:]
-        total += len(chunk)
+        if found := find_active_markup(window):
+            raise ImageError(f"markup {found[:20]!r}", reason="active")
+        tail = window[-300:]
         last = (last + chunk)[-(65535 + 22) :]
     # A ZIP's end record sits in the last 64 KB, its comment length reaching the end.
     start = 0
