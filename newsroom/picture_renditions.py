@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from media.image_renditions import PICTURE_SPECS, ImageRendition, image_renditions
 
-from .pictures import Picture, item_pictures
+from .pictures import Picture, items_pictures
 
 
 @dataclass(frozen=True)
@@ -32,10 +32,11 @@ def items_pictures_rendered(
     items: Iterable, specs: Iterable[str] = PICTURE_SPECS
 ) -> dict[int, list[RenderedPicture]]:
     """``{item pk: [RenderedPicture, ...]}`` in reading order. A picture whose file is gone
-    (its renditions cannot be made) is left out. Queries: one per item with a gallery
-    (``item_pictures``) and one for the renditions of every picture."""
+    (its renditions cannot be made) is left out. Queries: one for every gallery image
+    (``items_pictures``) and one for the renditions of every picture, whatever the number
+    of items."""
     specs = tuple(specs)
-    pictures = {item.pk: item_pictures(item) for item in items}
+    pictures = items_pictures(items)
     files = image_renditions((p.image for ps in pictures.values() for p in ps), specs)
     return {
         pk: [

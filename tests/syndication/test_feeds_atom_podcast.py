@@ -150,6 +150,35 @@ def test_feed_queries_do_not_grow_with_items(units, client: Client, django_asser
         assert client.get("/feeds/atom/", {"unit": "90"}).status_code == 200
 
 
+@pytest.mark.parametrize("feed_url", ["/feeds/rss/", "/feeds/atom/", "/api/v1/items/"])
+def test_pictures_cost_the_same_queries_whatever_the_number_of_items(
+    units, client: Client, feed_url
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from tests.pictures import picture_fields
+
+    from .helpers import make_item
+
+    fields = [picture_fields(size=(640, 480)), picture_fields(size=(640, 480))]
+
+    def queries() -> int:
+        client.get(feed_url)  # the validators' first read
+        with CaptureQueriesContext(connection) as captured:
+            response = client.get(feed_url)
+        assert response.status_code == 200
+        assert b"<media:content" in response.content or b'"gallery-1"' in response.content
+        return len(captured)
+
+    for i in range(2):
+        make_item(units["A"], f"Tin ảnh {i}", **fields[i % 2])
+    few = queries()
+    for i in range(2, 10):
+        make_item(units["A"], f"Tin ảnh {i}", **fields[i % 2])
+    assert queries() == few
+
+
 @pytest.mark.parametrize("feed_url", ["/feeds/rss/", "/feeds/atom/"])
 def test_distribution_scope_is_respected_like_the_portal(units, client: Client, feed_url):
     make_published_item(units["A"], "Chỉ loa xã", distribution="commune")
