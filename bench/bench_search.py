@@ -176,7 +176,10 @@ def index_size_bytes() -> int | None:
             return cursor.fetchone()[0]
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_total_relation_size('search_searchentry')")
+            cursor.execute(
+                "SELECT pg_total_relation_size('search_searchentry') "
+                "+ pg_total_relation_size('search_searchword')"
+            )
             return cursor.fetchone()[0]
     return None
 
@@ -194,16 +197,24 @@ def measure(queries, repeat, **query_kwargs):
     return statistics.median(samples), percentile(samples, 95), len(samples)
 
 
-def measure_page(queries, repeat):
+def measure_page(queries, repeat, expect_correction=False):
     from search.selectors import item_search_page
 
     samples = []
     for _ in range(repeat):
         for text in queries:
             started = time.perf_counter()
-            item_search_page(text=text, filters={})
+            page = item_search_page(text=text, filters={})
             samples.append((time.perf_counter() - started) * 1000)
+            if expect_correction and not page.corrected:
+                raise SystemExit(f"no correction offered for {text!r}: the figure would lie")
     return statistics.median(samples), percentile(samples, 95), len(samples)
+
+
+def vocabulary_size() -> int:
+    from search.models import SearchWord
+
+    return SearchWord.objects.count()
 
 
 def main():
@@ -253,12 +264,29 @@ def main():
     unaccented = ["tiem chung", "dong xoai", "sat lo", "cao su", "hoc bong", "bu dang",
                   "le hoi cong chieng", "canh bao lu quet"]  # fmt: skip
     faceted = single[:4] + unaccented[:4]
+    # The last word cut as a reader types it (issue 16): it matches as a prefix.
+    cut = ["Đồng Xo", "tiêm chủ", "học bổ", "lễ hội cồng chi", "Phước Lo", "bao hie",
+           "khánh th", "di dời dân khỏi vùng sạ"]  # fmt: skip
+    # Misspelt: nothing found, then "Có phải bạn muốn tìm …" (vocabulary + a check search).
+    misspelt = ["tiem chungg", "Dong Xai", "hoc bongg", "thuu vien", "Chn Thanh",
+                "canh bao lu quett", "giong lua chiu hann", "cao suu"]  # fmt: skip
+    # One untimed pass over every query first, so that no row pays for a cold cache.
+    for queries in (single, phrases, unaccented, cut, misspelt):
+        measure(queries, 1, facets=True, spellcheck=True)
     rows = [
         ("single words", *measure(single, args.repeat)),
         ("phrases", *measure(phrases, args.repeat)),
         ("unaccented", *measure(unaccented, args.repeat)),
         ("faceted (7 facets + highlight)", *measure(faceted, args.repeat, facets=True)),
         ("portal page selector (all of it)", *measure_page(faceted, args.repeat)),
+        # The same words with a space typed after the last: whole words only (as before
+        # issue 16), to read the cost of the last word's prefix in the rows above.
+        ("single words, last word whole", *measure(single, args.repeat, last_word_complete=True)),
+        ("unaccented, last word whole", *measure(unaccented, args.repeat, last_word_complete=True)),
+        ("last word cut (prefix)", *measure(cut, args.repeat)),
+        ("misspelt, search only", *measure(misspelt, args.repeat)),
+        ("misspelt + correction", *measure(misspelt, args.repeat, spellcheck=True)),
+        ("portal page, misspelt (all of it)", *measure_page(misspelt, args.repeat, True)),
     ]
     size = index_size_bytes()
     throughput = rebuild["documents"] / rebuild["seconds"]
@@ -281,6 +309,7 @@ def main():
     row("rebuild peak memory (RSS)", f"{rebuild['peak_kb'] / 1024:.0f} MB")
     if size is not None:
         row("index size on disk", f"{size / 1024 / 1024:.0f} MB")
+    row("vocabulary (words)", f"{vocabulary_size():,}")
     for name, p50, p95, n in rows:
         verdict = "ok" if p95 <= 50 else "MISSED"
         row(f"p50 / p95 {name}", f"{p50:.1f} / {p95:.1f} ms (n={n})", f"<= 50 {verdict}")

@@ -415,13 +415,14 @@ class EmbeddedBackend(SearchBackend):
     def _corrected(self, query: SearchQuery, total: int) -> str | None:
         """A query from the vocabulary of public headlines and summaries that finds more than
         ``total`` items with the same scope and filters: the first of up to 3 candidates that
-        does (a count each, only for searches that found fewer than SPELLCHECK_BELOW)."""
+        does (a count of at most ``total + 1`` matches each, only for searches that found
+        fewer than SPELLCHECK_BELOW)."""
         for corrected in vocabulary.query_corrections(query.text):
-            check = replace(
-                query, text=corrected, limit=1, offset=0, facets=False, highlight=False,
-                spellcheck=False, last_word_complete=False,
-            )  # fmt: skip
-            if self.search(check).total > total:
+            check = replace(query, text=corrected, last_word_complete=False)
+            folded_words, _exact = query_words(corrected)
+            matches = self._with_words(self._scoped(check), folded_words, last_word_prefix(check))
+            # Only whether it finds more: count at most total + 1 matches, rank nothing.
+            if matches.values("id")[: total + 1].count() > total:
                 return corrected
         return None
 

@@ -22,6 +22,7 @@ from hypothesis import strategies as st
 
 from newsroom.models import NewsItem
 from search.backends import get_backend
+from search.models import SearchWord
 from search.services import item_index
 from search.text import fold, words
 from search.vocabulary import edit_distance, trigram_available
@@ -30,7 +31,7 @@ from tests.factories import make_tree
 CARD = re.compile(r'<article class="card search-result">\s*<h2><a href="[^"]*">(.*?)</a>', re.S)
 TAG = re.compile(r"<[^>]+>")
 DID_YOU_MEAN = re.compile(
-    r'<section class="did-you-mean" aria-label="([^"]+)">\s*<p>(.*?)</p>', re.S
+    r'<section class="did-you-mean[^"]*" aria-label="([^"]+)">\s*<p>(.*?)</p>', re.S
 )
 LINK = re.compile(r'<a href="([^"]*)" rel="nofollow">(.*?)</a>', re.S)
 
@@ -197,6 +198,7 @@ def test_a_query_that_finds_results_offers_no_correction(corpus):
 def test_words_of_unpublished_items_are_never_offered(corpus, units):
     draft = publish(units, "Kế hoạch tuyệt mật về nhân sự", live=False)
     assert correction(get({"q": "tuyett matt"})) is None
+    assert not SearchWord.objects.filter(word="tuyệt").exists()  # not even in the vocabulary
     # published, its words are offered; withdrawn, they are not any more
     NewsItem.objects.filter(pk=draft.pk).update(live=True, first_published_at=timezone.now())
     item_index(item_id=draft.pk)
@@ -227,3 +229,16 @@ def test_postgresql_looks_words_up_by_trigram(embedded, db):
     from django.db import connection
 
     assert trigram_available() == (connection.vendor == "postgresql")
+
+
+def test_the_admin_search_offers_the_correction_too(corpus, units):
+    from newsroom.models import Role
+    from tests.factories import make_user
+
+    client = Client()
+    client.force_login(make_user("bien_tap", unit=units["A"], role=Role.APPROVER))
+    response = client.get(reverse("search_admin"), {"q": "thoii tiett"})
+    assert response.status_code == 200, response
+    page = response.content.decode()
+    label, sentence, href = correction(page)
+    assert sentence == "Có phải bạn muốn tìm thời tiết?" and _query(href) == {"q": "thời tiết"}
