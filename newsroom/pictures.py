@@ -106,6 +106,22 @@ def _gallery_entries(item, images: Mapping[int, object] | None) -> list[tuple]:
     return entries
 
 
+def lead_picture(item) -> Picture | None:
+    """The item's lead picture, or None (none chosen, or its alt text was removed).
+
+    Reads only the item's own row and its image: listings use it for their thumbnails
+    without touching the gallery (whose images are another query per item)."""
+    if not item.image_id or item.image is None or not alt_text(item.image):
+        return None
+    return Picture(
+        image=item.image,
+        alt=alt_text(item.image),
+        caption=item.image_caption.strip(),
+        credit=item.image_credit.strip(),
+        lead=True,
+    )
+
+
 def item_pictures(item, *, images: Mapping[int, object] | None = None) -> list[Picture]:
     """The item's pictures in reading order: the lead picture first, then the gallery.
 
@@ -116,16 +132,9 @@ def item_pictures(item, *, images: Mapping[int, object] | None = None) -> list[P
     """
     pictures: list[Picture] = []
     seen: set[int] = set()
-    if item.image_id and item.image is not None and alt_text(item.image):
-        pictures.append(
-            Picture(
-                image=item.image,
-                alt=alt_text(item.image),
-                caption=item.image_caption.strip(),
-                credit=item.image_credit.strip(),
-                lead=True,
-            )
-        )
+    lead = lead_picture(item)
+    if lead is not None:
+        pictures.append(lead)
         seen.add(item.image_id)
     for image, caption, credit in _gallery_entries(item, images):
         if image is None or image.pk in seen or not alt_text(image):

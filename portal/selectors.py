@@ -15,32 +15,36 @@ from __future__ import annotations
 
 from collections import OrderedDict
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Prefetch, QuerySet, prefetch_related_objects
 from wagtail.images import get_image_model
 
 from media.models import Rendition as MediaRendition
 from newsroom.audience import PROVINCE_DISTRIBUTIONS, item_list_public
 from newsroom.models import AdministrativeUnit, Category, NewsItem
+from newsroom.pictures import Picture, item_pictures
 
 from .collation import units_sorted
+from .pictures import rendition_specs
 
 D = NewsItem.Distribution
 T = AdministrativeUnit.Type
 
 # Image renditions the portal templates ask for (prefetched, so listings stay constant).
-CARD_IMAGE_SPEC = "fill-480x270"
-ITEM_IMAGE_SPEC = "width-960"
-OG_IMAGE_SPEC = "fill-1200x630"
-IMAGE_SPECS = (CARD_IMAGE_SPEC, ITEM_IMAGE_SPEC, OG_IMAGE_SPEC)
+LISTING_SPECS = rendition_specs(cards=True)
+ITEM_SPECS = rendition_specs(figures=True, share=True)
 
 # How many of the newest items the home page's category sections are chosen from.
 SECTION_WINDOW = 500
 
 
-def _with_related(qs: QuerySet[NewsItem]) -> QuerySet[NewsItem]:
-    image_renditions = (
-        get_image_model().get_rendition_model().objects.filter(filter_spec__in=IMAGE_SPECS)
-    )
+def _image_renditions(specs: tuple[str, ...]) -> QuerySet:
+    return get_image_model().get_rendition_model().objects.filter(filter_spec__in=specs)
+
+
+def _with_related(
+    qs: QuerySet[NewsItem], specs: tuple[str, ...] = LISTING_SPECS
+) -> QuerySet[NewsItem]:
+    image_renditions = _image_renditions(specs)
     ready = MediaRendition.objects.filter(status=MediaRendition.Status.READY)
     return qs.select_related("unit", "category", "image", "audio", "video").prefetch_related(
         Prefetch("image__renditions", queryset=image_renditions),
@@ -74,7 +78,21 @@ def portal_item_list(
 
 def portal_item_get(*, uuid) -> NewsItem | None:
     """The published item for its page, with everything the page shows, or None."""
-    return _with_related(portal_item_base().filter(uuid=uuid)).first()
+    return _with_related(portal_item_base().filter(uuid=uuid), ITEM_SPECS).first()
+
+
+def portal_item_pictures(*, item: NewsItem) -> list[Picture]:
+    """The item's pictures in reading order (``newsroom.pictures.item_pictures``: lead
+    first, none without alt text), with the gallery's renditions prefetched: two queries
+    (the gallery's images, their renditions) whatever the gallery's size; none without one.
+    """
+    pictures = item_pictures(item)
+    gallery = [p.image for p in pictures if not p.lead]
+    if gallery:
+        prefetch_related_objects(
+            gallery, Prefetch("renditions", queryset=_image_renditions(ITEM_SPECS))
+        )
+    return pictures
 
 
 def portal_item_was_withdrawn(*, uuid) -> bool:

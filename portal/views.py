@@ -11,23 +11,22 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from django.conf import settings
-from django.core.exceptions import ObjectDoesNotExist
 from django.shortcuts import render
 from django.utils import timezone
 from django.utils.cache import get_conditional_response, patch_cache_control
 from django.utils.http import http_date
 from django.utils.translation import gettext as _
-from wagtail.images.models import Filter
 
 from core.identity import Identity, identity_get
+from newsroom.pictures import Picture, lead_picture
 
 from . import selectors
 from .cache import page_cached
-from .selectors import CARD_IMAGE_SPEC, ITEM_IMAGE_SPEC, OG_IMAGE_SPEC
+from .pictures import CARD_SIZES, FIGURE_SIZES, Responsive, largest, responsive, share_image
 
 logger = logging.getLogger(__name__)
 
@@ -42,7 +41,6 @@ POSTER = "poster"
 UNIT_PATH = "/don-vi/{code}/"
 CATEGORY_PATH = "/chuyen-muc/{slug}/"
 PAGE_PARAM = "trang"
-_FILTERS: dict[str, Filter] = {}
 
 
 def max_age() -> int:
@@ -141,30 +139,39 @@ def _paginate(request, queryset, per_page: int) -> ListPage | None:
 # --- preparing what templates show ---------------------------------------------------------
 
 
-def image_for(image, spec: str) -> dict | None:
-    """The image rendition to show, or None when the image has no alt text.
+def card_picture(item) -> Responsive | None:
+    """The item's lead picture as a card or lead-story ``<picture>`` (16:9 crops), or None.
 
-    Alt text is the image's *description* in the Wagtail image library. The portal shows no
-    image without one: an image a screen-reader user cannot have described is left out.
+    Alt text is the picture's *description* in the image library. The portal shows no
+    picture without one: a picture a screen-reader user cannot have described is left out.
     """
-    if image is None:
+    lead = lead_picture(item)
+    if lead is None:
+        if item.image_id:
+            logger.info("portal: image %s has no alt text (description); not shown", item.image_id)
         return None
-    alt = (image.description or "").strip()
-    if not alt:
-        logger.info("portal: image %s has no alt text (description); not shown", image.pk)
-        return None
-    image_filter = _FILTERS.setdefault(spec, Filter(spec=spec))
-    try:
-        try:
-            # Prefetched by the selector: no query, and no write to the renditions cache
-            # (``get_rendition`` writes one per call).
-            rendition = image.find_existing_rendition(image_filter)
-        except ObjectDoesNotExist:
-            rendition = image.get_rendition(image_filter)
-    except OSError:  # includes SourceImageIOError (the file is gone)
-        logger.warning("portal: image %s file is missing", image.pk)
-        return None
-    return {"url": rendition.url, "width": rendition.width, "height": rendition.height, "alt": alt}
+    return responsive(lead.image, lead.alt, CARD_SIZES)
+
+
+def figure_pictures(pictures: list[Picture]) -> tuple[Responsive | None, list[Responsive]]:
+    """The item page's figures (the whole picture, with caption and credit): the lead
+    figure (or None) and the gallery's, in order."""
+    lead, gallery = None, []
+    for picture in pictures:
+        figure = responsive(
+            picture.image,
+            picture.alt,
+            FIGURE_SIZES,
+            caption=picture.caption,
+            credit=picture.credit,
+        )
+        if figure is None:
+            continue
+        if picture.lead:
+            lead = figure
+        else:
+            gallery.append(figure)
+    return lead, gallery
 
 
 def _ready(asset) -> dict:
@@ -196,7 +203,7 @@ def _prepare_cards(items) -> list:
     """Attach the card image and media duration to each listed item (no queries)."""
     items = list(items)
     for item in items:
-        item.card_image = image_for(item.image, CARD_IMAGE_SPEC)
+        item.card_image = card_picture(item)
         if item.card_image is None and item.video_id:
             item.card_image = _poster_image(item, _ready(item.video).get(POSTER))
         asset = item.audio if item.audio_id else item.video if item.video_id else None
@@ -204,15 +211,20 @@ def _prepare_cards(items) -> list:
     return items
 
 
-def _poster_image(item, poster) -> dict | None:
+def _poster_image(item, poster) -> Responsive | None:
+    """The video's poster still as a ``<picture>`` of one JPEG (made by the media pipeline,
+    not the image library)."""
     if poster is None:
         return None
-    return {
-        "url": poster.url,
-        "width": poster.width,
-        "height": poster.height,
-        "alt": _("Video still: %(headline)s") % {"headline": item.headline},
-    }
+    return Responsive(
+        alt=_("Video still: %(headline)s") % {"headline": item.headline},
+        src=poster.url,
+        width=poster.width,
+        height=poster.height,
+        srcset="",
+        webp_srcset="",
+        fallback_type=poster.mime_type or "image/jpeg",
+    )
 
 
 def _media_context(item) -> dict:
@@ -274,17 +286,60 @@ def _iso(value: datetime | None) -> str:
     return timezone.localtime(value).isoformat() if value else ""
 
 
-def _item_metadata(request, page, item, media: dict, image: dict | None) -> dict:
-    """Open Graph values and the schema.org NewsArticle for an item page."""
+def _image_objects(pictures: list[Picture], absolute) -> list[dict]:
+    """schema.org ImageObjects of the item's pictures (the largest figure rendition)."""
+    objects = []
+    for picture in pictures:
+        biggest = largest(picture.image)
+        if biggest is None:
+            continue
+        image_object = {
+            "@type": "ImageObject",
+            "url": absolute(biggest["url"]),
+            "contentUrl": absolute(biggest["url"]),
+            "width": biggest["width"],
+            "height": biggest["height"],
+            "description": picture.alt,
+        }
+        if picture.caption:
+            image_object["caption"] = picture.caption
+        if picture.credit:
+            image_object["creditText"] = picture.credit
+        objects.append(image_object)
+    return objects
+
+
+def _item_metadata(request, page, item, media: dict, pictures: list[Picture]) -> dict:
+    """Open Graph values and the schema.org NewsArticle for an item page.
+
+    The shared picture is the lead picture (else the first of the gallery) cropped to
+    1200×630, else the video's poster, else the province's emblem."""
     url = request.build_absolute_uri(item.public_path)
     absolute = request.build_absolute_uri
     og_image = None
-    if image is not None:
-        og = image_for(item.image, OG_IMAGE_SPEC)
-        og_image = {**og, "url": absolute(og["url"])} if og else None
-    elif media["poster"] is not None:
-        og_image = _poster_image(item, media["poster"])
+    image_objects = _image_objects(pictures, absolute)
+    for picture in pictures[:1]:
+        og_image = share_image(picture.image, picture.alt)
+    if og_image is not None:
         og_image["url"] = absolute(og_image["url"])
+    elif media["poster"] is not None:
+        poster = _poster_image(item, media["poster"])
+        og_image = {
+            "url": absolute(poster.src),
+            "width": poster.width,
+            "height": poster.height,
+            "alt": poster.alt,
+        }
+        image_objects = [
+            {
+                "@type": "ImageObject",
+                "url": og_image["url"],
+                "contentUrl": og_image["url"],
+                "width": poster.width,
+                "height": poster.height,
+                "description": poster.alt,
+            }
+        ]
     modified = item.version_created_at or item.last_published_at or item.first_published_at
     article = {
         "@context": "https://schema.org",
@@ -312,8 +367,8 @@ def _item_metadata(request, page, item, media: dict, image: dict | None) -> dict
         article["description"] = item.summary
     if item.category_id:
         article["articleSection"] = item.category.name
-    if og_image:
-        article["image"] = [og_image["url"]]
+    if image_objects:
+        article["image"] = image_objects
     if media["audio_sources"]:
         best = media["audio_sources"][0]
         article["audio"] = {
@@ -370,6 +425,31 @@ def _item_metadata(request, page, item, media: dict, image: dict | None) -> dict
 # --- views -------------------------------------------------------------------------------
 
 
+def _lead_story(featured: list, items: list) -> tuple:
+    """The home page's lead story: the first featured item (in the editors' order) with a
+    picture, else the newest item with one on the first page of the latest news. It is
+    shown once: taken out of both lists. A video's poster does not make a lead story (it
+    is a still, not a picture chosen for the item)."""
+    lead = next(
+        (
+            item
+            for item in (*featured, *items)
+            if item.card_image is not None and item.card_image.srcset
+        ),
+        None,
+    )
+    if lead is not None:
+        featured = [item for item in featured if item.pk != lead.pk]
+        items = [item for item in items if item.pk != lead.pk]
+    # A featured item is listed again under the latest news: its picture there repeats the
+    # one just described, so it is decorative (empty alt) the second time.
+    shown = {item.pk for item in featured}
+    for item in items:
+        if item.pk in shown and item.card_image is not None:
+            item.card_image = replace(item.card_image, alt="")
+    return lead, featured, items
+
+
 @page_cached
 def home_view(page, request):
     """Latest items (paginated); on the first page also featured items and category sections."""
@@ -382,17 +462,22 @@ def home_view(page, request):
         if first
         else []
     )
+    items = _prepare_cards(items_page.object_list)
+    lead = None
+    if first:
+        lead, featured, items = _lead_story(featured, items)
     sections = []
     if first:
-        for category, items in selectors.portal_category_sections(
+        for category, section_items in selectors.portal_category_sections(
             per_category=page.items_per_category
         ):
-            sections.append({"category": category, "items": items})
+            sections.append({"category": category, "items": section_items})
     context = _base_context(
         page,
         request,
-        items=_prepare_cards(items_page.object_list),
+        items=items,
         page_obj=items_page,
+        lead=lead,
         featured=featured,
         sections=sections,
         nav_current="home" if first else "",
@@ -408,7 +493,8 @@ def item_view(page, request, item_uuid):
             context = _base_context(page, request)
             return _respond(request, "portal/gone.html", context, status=410)
         return _not_found(page, request, _("This item does not exist or is not published."))
-    image = image_for(item.image, ITEM_IMAGE_SPEC)
+    pictures = selectors.portal_item_pictures(item=item)
+    lead_figure, gallery = figure_pictures(pictures)
     media = _media_context(item)
     renditions = [*media["audio_sources"], *media["video_sources"]]
     stamps = [item.last_published_at, item.version_created_at]
@@ -418,10 +504,11 @@ def item_view(page, request, item_uuid):
         page,
         request,
         item=item,
-        image=image,
+        lead_figure=lead_figure,
+        gallery=gallery,
         ancestors=selectors.portal_unit_ancestors(unit=item.unit),
         **media,
-        **_item_metadata(request, page, item, media, image),
+        **_item_metadata(request, page, item, media, pictures),
     )
     return _respond(request, "portal/news_item_page.html", context, last_modified=last_modified)
 

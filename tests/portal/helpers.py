@@ -21,13 +21,21 @@ def png_bytes(size=(640, 480), colour=(200, 30, 30)) -> bytes:
     return buffer.getvalue()
 
 
+def jpeg_bytes(size=(640, 480), colour=(30, 120, 200)) -> bytes:
+    buffer = io.BytesIO()
+    PILImage.new("RGB", size, colour).save(buffer, "JPEG")
+    return buffer.getvalue()
+
+
 def make_image(
     *, description: str = "Người dân xếp hàng chờ tiêm chủng", title="anh.png", size=(640, 480)
 ):
-    """A Wagtail library image; ``description`` is its alt text."""
+    """A Wagtail library image; ``description`` is its alt text. A title ending in .jpg or
+    .jpeg makes a JPEG file, any other a PNG."""
     from wagtail.images import get_image_model
 
-    upload = ImageFile(io.BytesIO(png_bytes(size)), name=title)
+    data = jpeg_bytes(size) if title.lower().endswith((".jpg", ".jpeg")) else png_bytes(size)
+    upload = ImageFile(io.BytesIO(data), name=title)
     return get_image_model().objects.create(title=title, description=description, file=upload)
 
 

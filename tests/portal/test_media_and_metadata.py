@@ -131,7 +131,10 @@ def test_article_carries_open_graph_and_news_article(client, tree, categories):
     assert data["articleSection"] == categories[0].name
     assert data["contentLocation"]["identifier"] == tree["A"].code
     assert data["mainEntityOfPage"]["@id"] == "http://testserver" + item.public_path
-    assert data["image"][0].startswith("http://testserver/") and data["image"][0].endswith(".png")
+    picture = data["image"][0]
+    assert picture["@type"] == "ImageObject" and picture["description"] == image.description
+    assert picture["url"].startswith("http://testserver/") and picture["url"].endswith(".png")
+    assert (picture["width"], picture["height"]) == (1280, 800)
 
     meta = og(html)
     assert meta["og:type"] == "article" and meta["og:locale"] == "vi_VN"
