@@ -8,6 +8,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.test import Client
+from wagtail.images import get_image_model
 
 from broadcast.models import Device
 from media.models import MediaAsset
@@ -27,6 +28,7 @@ def counts():
         "items": NewsItem.objects.count(),
         "assets": MediaAsset.objects.count(),
         "devices": Device.objects.count(),
+        "images": get_image_model().objects.count(),
     }
 
 
@@ -53,9 +55,24 @@ def test_demo_data_builds_a_three_level_province_and_running_it_twice_changes_no
         "district",
         "commune",
     ]
-    assert NewsItem.objects.filter(live=True).count() == 2
+    assert NewsItem.objects.filter(live=True).count() == 5
     call_command("load_demo", skip_national=True)
     assert counts() == first
+
+
+def test_the_demo_home_page_leads_with_a_picture_and_an_article_has_a_gallery(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"  # this test's files only
+    call_command("load_demo", skip_national=True)
+    client = Client()
+    home = client.get("/").content.decode()
+    lead = home.split('<article class="lead-story"')[1].split("</article>")[0]
+    assert "Mùa điều bội thu, giá thu mua ổn định" in lead
+    assert 'alt="Vườn điều xanh tốt trên đồi đất đỏ vào mùa thu hoạch"' in lead
+    assert '<source type="image/webp"' in lead
+    item = NewsItem.objects.get(headline="Mùa điều bội thu, giá thu mua ổn định")
+    page = client.get(item.public_path).content.decode()
+    assert page.count("<figure") == 3 and "Thương lái đến tận vườn thu mua" in page
+    assert "Ảnh: Phạm Minh Đức" in page
 
 
 def test_the_demo_loudspeaker_plays_the_daily_bulletin_at_six_and_seventeen(

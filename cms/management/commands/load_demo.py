@@ -1,6 +1,7 @@
 """Load demo data: units, accounts, a loudspeaker, published items and a daily loudspeaker
 programme. Idempotent."""
 
+import json
 import subprocess
 import tempfile
 from pathlib import Path
@@ -16,6 +17,7 @@ from django.utils import timezone
 
 from broadcast.models import Cluster, Device, Programme, Slot
 from broadcast.services import device_token_issue, programme_create
+from cms.demo_pictures import demo_picture
 from media.ffmpeg import run_ffmpeg
 from media.services import asset_create
 from newsroom.demo import (
@@ -44,6 +46,38 @@ DEMO_ITEMS = [
         "body": "<p>Phong trào ngày chủ nhật xanh được người dân hưởng ứng nhiệt tình.</p>",
         "category": "kinh-te-xa-hoi-dia-phuong",
         "kind": NewsItem.Kind.ARTICLE,
+        "picture": ("ra-quan", "Đoàn viên ra quân sáng chủ nhật", "Ảnh: Nguyễn Văn Tâm"),
+    },
+    {
+        "headline": "Khánh thành cầu bê tông nối hai khu phố ven kênh",
+        "summary": "Cây cầu dài 24 m giúp hơn 400 hộ dân đi lại thuận tiện mùa mưa.",
+        "body": "<p>Công trình do Nhân dân đóng góp và ngân sách phường hỗ trợ, hoàn thành "
+        "trước mùa mưa.</p>",
+        "category": "kinh-te-xa-hoi-dia-phuong",
+        "kind": NewsItem.Kind.ARTICLE,
+        "picture": ("cau", "Cầu mới nối khu phố 1 và khu phố 3", "Ảnh: Trần Thị Hoa"),
+    },
+    {
+        "headline": "Nông dân Tân Đồng thu hoạch lúa mùa đạt năng suất cao",
+        "summary": "Năng suất bình quân đạt 6,2 tấn/ha, tăng 0,4 tấn so với vụ trước.",
+        "body": "<p>Nhờ áp dụng giống mới và lịch thời vụ hợp lý, bà con phấn khởi bước vào "
+        "vụ thu hoạch.</p>",
+        "category": "kinh-te-xa-hoi-dia-phuong",
+        "kind": NewsItem.Kind.ARTICLE,
+        "picture": ("lua", "Cánh đồng lúa chín ở khu phố 4", "Ảnh: Lê Văn Phúc"),
+    },
+    {
+        "headline": "Mùa điều bội thu, giá thu mua ổn định",
+        "summary": "Nhiều hộ trồng điều tại Tân Đồng có lãi nhờ giá thu mua giữ ở mức khá.",
+        "body": "<p>Hợp tác xã liên kết với doanh nghiệp bao tiêu sản phẩm, giúp bà con yên "
+        "tâm sản xuất.</p><p>Bộ ảnh dưới đây ghi lại một ngày thu hoạch.</p>",
+        "category": "kinh-te-xa-hoi-dia-phuong",
+        "kind": NewsItem.Kind.ARTICLE,
+        "picture": ("dieu", "Vườn điều của gia đình ông Ba", "Ảnh: Phạm Minh Đức"),
+        "gallery": [
+            ("dieu-say", "Hạt điều được phơi khô trước khi bán", "Ảnh: Phạm Minh Đức"),
+            ("dieu-ban", "Thương lái đến tận vườn thu mua", "Ảnh: Phạm Minh Đức"),
+        ],
     },
 ]
 
@@ -278,6 +312,19 @@ class Command(BaseCommand):
             "category": Category.objects.filter(slug=spec["category"]).first(),
             "transcript": spec.get("transcript", ""),
         }
+        if spec.get("picture"):
+            key, caption, credit = spec["picture"]
+            fields.update(image=demo_picture(key), image_caption=caption, image_credit=credit)
+        if spec.get("gallery"):
+            fields["gallery"] = json.dumps(
+                [
+                    {
+                        "type": "picture",
+                        "value": {"image": demo_picture(key).pk, "caption": c, "credit": cr},
+                    }
+                    for key, c, cr in spec["gallery"]
+                ]
+            )
         if spec["kind"] == NewsItem.Kind.AUDIO:
             with tempfile.TemporaryDirectory() as tmp:
                 wav = Path(tmp) / "bulletin.wav"
