@@ -126,6 +126,26 @@ def test_rss_subscribers_get_an_rss_item(units, receiver):
     assert feed.entries[0].title == "Tin RSS đẩy đi"
 
 
+@pytest.mark.parametrize("format_", [Subscriber.Format.NINJS, Subscriber.Format.RSS])
+def test_pushes_carry_the_pictures_with_absolute_urls(units, receiver, format_):
+    from tests.pictures import picture_fields
+
+    make_subscriber(receiver, format=format_)
+    make_item(units["A"], "Khánh thành cầu mới", **picture_fields())
+    (request,) = receiver.requests
+    if format_ == Subscriber.Format.NINJS:
+        doc = json.loads(request["body"])
+        assert [a["name"] for a in doc["associations"]] == ["mainpic", "gallery-1"]
+        assert doc["associations"][0]["by"] == "Ảnh: Lê Văn Chụp"
+        href = doc["associations"][0]["renditions"][0]["href"]
+    else:
+        (entry,) = feedparser.parse(request["body"]).entries
+        assert [c["medium"] for c in entry.media_content] == ["image", "image"]
+        assert entry.media_credit[0]["content"] == "Ảnh: Lê Văn Chụp"
+        href = entry.media_content[0]["url"]
+    assert href.startswith("http://nguon.test/media/") and href.endswith(".jpg")
+
+
 def test_filters_choose_the_subscribers(units, receiver):
     health = Category.objects.create(name="Y tế thử", slug="y-te-thu")
     district = make_subscriber(receiver, "Huyện", units=[units["X"]])
