@@ -51,8 +51,8 @@ def _image_refusal(exc: ImageError, *, formats: dict) -> ValidationError:
         )
     if exc.reason == "frames":
         return ValidationError(
-            _("The animation has %(frames)s frames; at most %(limit)s are accepted.")
-            % {**exc.details, "limit": settings.NGUON_IMAGE_MAX_FRAMES}
+            _("The animation has more than %(limit)s frames.")
+            % {"limit": settings.NGUON_IMAGE_MAX_FRAMES}
         )
     if exc.reason == "active":
         return ValidationError(

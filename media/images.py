@@ -152,13 +152,31 @@ def scan_for_active_content(fileobj) -> None:
     fileobj.seek(0)
 
 
-def _count_frames(image: Image.Image, *, max_frames: int | None) -> int:
+def _count_frames(image: Image.Image, *, max_frames: int | None, max_pixels: int | None) -> int:
+    """The frames of an animation, refused past ``max_frames`` or past ``max_pixels`` for
+    all frames together. WebP and APNG declare their count; a GIF is walked frame by frame,
+    never further than the limits allow (a 30 MB GIF can hold a million tiny frames)."""
     if image.format not in ANIMATED_FORMATS:
         return 1  # MPO's second picture and HEIF's other images are not shown: only the first
-    # GIF counts its frames by parsing them (no decoding); WebP and APNG declare theirs.
-    frames = getattr(image, "n_frames", 1)
-    if max_frames and frames > max_frames:
-        raise ImageError(f"{frames} frames", reason="frames", frames=frames)
+    width, height = image.size
+    limit = max_frames or 10**9
+    if max_pixels:
+        limit = min(limit, max(1, max_pixels // max(1, width * height)))
+    if image.format == "GIF":
+        frames = 1
+        try:
+            while frames <= limit:
+                image.seek(frames)
+                frames += 1
+        except EOFError:
+            pass
+        image.seek(0)
+    else:
+        frames = getattr(image, "n_frames", 1)
+    if frames > limit:
+        if max_frames and frames > max_frames:
+            raise ImageError(f"over {max_frames} frames", reason="frames")
+        raise ImageError(f"{width}x{height}, over {frames - 1} frames", reason="bomb")
     return frames
 
 
@@ -209,9 +227,7 @@ def probe_image(
                     )
                 if max_pixels and width * height > max_pixels:
                     raise ImageError(f"{width}x{height} pixels", reason="bomb")
-                frames = _count_frames(image, max_frames=max_frames)
-                if max_pixels and width * height * frames > max_pixels:
-                    raise ImageError(f"{width}x{height}x{frames} pixels", reason="bomb")
+                frames = _count_frames(image, max_frames=max_frames, max_pixels=max_pixels)
                 for _frame in ImageSequence.Iterator(image):
                     image.load()  # decodes every pixel: truncated files fail here
     except ImageError:
