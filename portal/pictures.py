@@ -10,7 +10,8 @@ to PNG, which keeps transparency and sharp edges; everything else to JPEG). The 
   640 at 2x; a featured card (up to about 34 rem) the 640–1280; the lead story the 960 or
   1280. One ladder for every card keeps it to 8 files per picture.
 - the item page (lead figure and gallery): the whole picture at 640, 960 and 1280 px wide. A
-  390 px phone at 2–3x needs 720–1100 device pixels, the 70 rem column on a desktop 1120 at 1x.
+  390 px phone at 2–3x needs 720–1100 device pixels, a desktop's figure (at most 60 rem)
+  960 at 1x.
   Nothing is upscaled (a smaller original gives smaller renditions; ``srcset`` names their
   real widths).
 - sharing: one 1200×630 crop (Open Graph, schema.org) in the fallback format (not every
