@@ -27,6 +27,8 @@ MAX_WORD_CHARS = 64
 TRIGRAM_CANDIDATES = 50
 # At most this many words (most frequent first) compared in Python without pg_trgm.
 VOCABULARY_SCAN = 20000
+# Added to the edit distance of a candidate whose first letter differs from the word typed.
+FIRST_LETTER_EDIT = 0.5
 _ENDS_WITH_WORD = re.compile(r"[\w\u0300-\u036f]$")
 
 
@@ -122,15 +124,20 @@ def _candidates(folded: str, limit: int) -> list[tuple[str, str, int]]:
     )
 
 
-def word_corrections(folded: str, size: int = 3) -> list[tuple[int, int, str]]:
+def word_corrections(folded: str, size: int = 3) -> list[tuple[float, int, str]]:
     """Up to ``size`` vocabulary words closest to ``folded`` (a folded word it does not
     hold) as (distance, entries, word), closest then most frequent first: within 1 edit
-    for words of up to 4 letters, else 2."""
+    for words of up to 4 letters, else 2; a different first letter counts half an edit
+    more."""
     limit = 1 if len(folded) <= 4 else 2
-    best: dict[str, tuple[int, int, str]] = {}
+    best: dict[str, tuple[float, int, str]] = {}
     for word, candidate, entries in _candidates(folded, limit):
-        distance = edit_distance(folded, candidate, limit)
+        distance: float = edit_distance(folded, candidate, limit)
         if distance <= limit:
+            # A first letter is seldom mistyped: "xai" is "xoài" rather than the commoner
+            # "tại", both one edit away.
+            if candidate[:1] != folded[:1]:
+                distance += FIRST_LETTER_EDIT
             best[word] = (distance, entries, word)
     return sorted(best.values(), key=lambda c: (c[0], -c[1], c[2]))[:size]
 
@@ -147,7 +154,7 @@ def query_corrections(text: str, size: int = 3) -> list[str]:
     folded = [fold(w) for w in typed]
     known = set(SearchWord.objects.filter(folded__in=folded).values_list("folded", flat=True))
     # Per word: the choices as (distance, entries, word); a known word has one choice.
-    choices: list[list[tuple[int, int, str]]] = []
+    choices: list[list[tuple[float, int, str]]] = []
     for position, (word, key) in enumerate(zip(typed, folded, strict=True)):
         last = position == len(typed) - 1 and _ENDS_WITH_WORD.search(text)
         if (

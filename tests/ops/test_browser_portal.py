@@ -120,6 +120,8 @@ def demo_like_portal(home, tmp_path) -> dict[str, str]:
         "item-video": video.public_path,
         "search": "/search/?q=ti%C3%AAm+ch%E1%BB%A7ng",
         "search-empty": "/search/?q=kh%C3%B4ng+c%C3%B3+g%C3%AC+c%E1%BA%A3",
+        # "tiêm chủngg": nothing found, "Có phải bạn muốn tìm tiêm chủng?" shown
+        "search-did-you-mean": "/search/?q=ti%C3%AAm+ch%E1%BB%A7ngg",
         "not-found": "/trang-khong-ton-tai/",
     }
 

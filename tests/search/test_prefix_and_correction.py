@@ -172,6 +172,13 @@ def test_a_misspelt_query_offers_a_corrected_one_that_finds_results(corpus, q, c
     assert _query(href)["q"] == corrected
 
 
+def test_a_first_letter_is_kept_before_a_commoner_word(corpus, units):
+    # "tại" (3 items, with "đồng") is commoner than "xoài" (1), both one edit from "xai".
+    for n in range(3):
+        publish(units, f"Họp đồng hương tại phường {n}", minutes_ago=100 + n)
+    assert correction(get({"q": "Đồng Xai"}))[1] == "Có phải bạn muốn tìm Đồng Xoài?"
+
+
 def _query(href: str) -> dict:
     from urllib.parse import parse_qsl, urlsplit
 
