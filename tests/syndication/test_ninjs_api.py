@@ -285,6 +285,7 @@ def test_publishing_makes_the_picture_files_before_anyone_reads_them(units):
     renditions = get_image_model().get_rendition_model().objects
     for image in (fields["image"], fields["gallery"][0][1]["image"]):
         made = set(renditions.filter(image=image).values_list("filter_spec", flat=True))
-        assert made == set(PICTURE_SPECS)
+        assert set(PICTURE_SPECS) <= made  # (the portal makes its own sizes too)
     # The picture without alt text travels nowhere, so nothing is made of it.
-    assert not renditions.filter(image=fields["gallery"][1][1]["image"]).exists()
+    undescribed = fields["gallery"][1][1]["image"]
+    assert not renditions.filter(image=undescribed, filter_spec__in=PICTURE_SPECS).exists()
