@@ -337,6 +337,10 @@ def test_the_chooser_upload_tab_refuses_in_vietnamese(
 def test_the_multiple_upload_asks_for_alt_text_and_parks_the_file_without_gps(
     admin_client, media_root
 ):
+    page = admin_client.get(reverse("wagtailimages:add_multiple"))
+    assert page.status_code == 200
+    text = html.unescape(page.content.decode()).replace("\xa0", " ")
+    assert "30,0 MB" in text  # our limit, not Wagtail's 10 MB
     response = admin_client.post(
         reverse("wagtailimages:add_multiple"),
         {"files[]": make_upload(photo(), name="le-hoi.jpg"), "collection": root_collection().pk},
