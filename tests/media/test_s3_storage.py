@@ -348,3 +348,49 @@ def test_production_lets_portal_pages_play_and_show_media_from_the_bucket(extra,
     for directive in ("media-src", "img-src"):
         sources = directives[directive].split()
         assert all(origin in sources for origin in origins), (directive, sources)
+
+
+@pytest.mark.django_db
+def test_a_picture_uploaded_or_rebuilt_in_the_bucket_carries_no_gps(
+    bucket, client: Client, django_user_model, django_capture_on_commit_callbacks
+):
+    from django.core.management import call_command
+    from django.urls import reverse
+    from wagtail.images.models import Image
+    from wagtail.models import Collection
+
+    from tests.factories import make_upload
+
+    def gps_photo() -> bytes:
+        exif = PILImage.Exif()
+        exif[0x8825] = {1: "N", 2: (15.0, 52.0, 48.6), 3: "E", 4: (108.0, 19.0, 40.2)}
+        buf = io.BytesIO()
+        PILImage.new("RGB", (64, 48), (200, 30, 30)).save(buf, "JPEG", exif=exif)
+        return buf.getvalue()
+
+    def gps_in(key: str) -> dict:
+        body = bucket.client.get_object(Bucket=bucket.name, Key=key)["Body"].read()
+        return dict(PILImage.open(io.BytesIO(body)).getexif().get_ifd(0x8825))
+
+    # Through the library's form, into the bucket.
+    client.force_login(django_user_model.objects.create_superuser("anh_s3", "a@example.org", "x"))
+    response = client.post(
+        reverse("wagtailimages:add"),
+        {"title": "Ảnh", "file": make_upload(gps_photo(), name="anh.jpg"),
+         "description": "Chợ nổi", "collection": Collection.get_first_root_node().pk},
+    )  # fmt: skip
+    assert response.status_code == 302
+    uploaded = Image.objects.get()
+    assert uploaded.file.name in bucket.keys() and gps_in(uploaded.file.name) == {}
+
+    # Stored before the check (in code): rebuilt in the bucket, the old object deleted.
+    legacy = Image.objects.create(
+        title="Cũ", description="Phố cổ", file=ImageFile(io.BytesIO(gps_photo()), name="cu.jpg")
+    )
+    old_key = legacy.file.name
+    assert gps_in(old_key) != {}
+    with django_capture_on_commit_callbacks(execute=True):
+        call_command("images_rebuild", stdout=io.StringIO())
+    legacy.refresh_from_db()
+    assert legacy.file.name in bucket.keys() and old_key not in bucket.keys()
+    assert gps_in(legacy.file.name) == {}
