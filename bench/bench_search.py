@@ -211,6 +211,28 @@ def measure_page(queries, repeat, expect_correction=False):
     return statistics.median(samples), percentile(samples, 95), len(samples)
 
 
+def vocabulary_extend(count: int, seed: int = 11) -> None:
+    """Add ``count`` made-up syllables (entries 1) to the vocabulary, so that the correction's
+    cost is read at a real province's vocabulary size rather than the generator's few
+    hundred words. Removed by the next rebuild."""
+    from search.models import SearchWord
+
+    rng = random.Random(seed)
+    onsets = ["b", "c", "ch", "d", "g", "gh", "gi", "h", "k", "kh", "l", "m", "n", "ng", "ngh",
+              "nh", "p", "ph", "qu", "r", "s", "t", "th", "tr", "v", "x", ""]  # fmt: skip
+    vowels = ["a", "e", "i", "o", "u", "y", "ai", "ao", "au", "ay", "eo", "ia", "ie", "iu", "oa",
+              "oe", "oi", "ua", "ue", "ui", "uo", "uy", "ieu", "uoi", "uye"]  # fmt: skip
+    codas = ["", "c", "ch", "m", "n", "ng", "nh", "p", "t"]
+    made: set[str] = set(SearchWord.objects.values_list("folded", flat=True))
+    rows = []
+    while len(rows) < count:
+        word = rng.choice(onsets) + rng.choice(vowels) + rng.choice(codas) + str(rng.randrange(10))
+        if word not in made:
+            made.add(word)
+            rows.append(SearchWord(word=word, folded=word, entries=1))
+    SearchWord.objects.bulk_create(rows, batch_size=2000)
+
+
 def vocabulary_size() -> int:
     from search.models import SearchWord
 
@@ -221,6 +243,12 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--items", type=int, default=100_000)
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument(
+        "--extra-words",
+        type=int,
+        default=0,
+        help="add this many made-up words to the vocabulary before timing the correction",
+    )
     parser.add_argument("--rebuild-child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.rebuild_child:
@@ -251,6 +279,8 @@ def main():
         env=os.environ.copy(),
     )
     rebuild = json.loads(child.stdout.strip().splitlines()[-1])
+    if args.extra_words:
+        vocabulary_extend(args.extra_words)
 
     single = ["sạt lở", "cao su", "điều", "học bổng", "bão", "thư viện", "cầu", "vắc xin"]
     phrases = [
@@ -300,6 +330,10 @@ def main():
         f"({connection.settings_dict['NAME']}), {items:,} items"
     )
     print(f"(items generated in {generate_s:.0f} s; not part of the figures)")
+    if connection.vendor == "postgresql":
+        from search.vocabulary import trigram_available
+
+        print(f"(corrections: {'pg_trgm' if trigram_available() else 'Python'} candidates)")
     print()
     row("measure", "value", "target")
     print(f"|{'-' * 36}|{'-' * 26}|{'-' * 14}|")
