@@ -12,7 +12,6 @@ frequent words of about the same length, compared in Python.
 """
 
 import itertools
-import re
 
 from django.db import connection
 from django.db.models import F
@@ -29,7 +28,6 @@ TRIGRAM_CANDIDATES = 50
 VOCABULARY_SCAN = 20000
 # Added to the edit distance of a candidate whose first letter differs from the word typed.
 FIRST_LETTER_EDIT = 0.5
-_ENDS_WITH_WORD = re.compile(r"[\w\u0300-\u036f]$")
 
 
 def entry_words(headline: str, summary: str) -> set[str]:
@@ -145,24 +143,18 @@ def word_corrections(folded: str, size: int = 3) -> list[tuple[float, int, str]]
 def query_corrections(text: str, size: int = 3) -> list[str]:
     """Up to ``size`` versions of ``text`` in which each word the vocabulary does not know
     is replaced by a close word (fewest edits in all, then most frequent words first), the
-    other words as typed; none if every word is known. The last word, if the query ends
-    with it, counts as known when it starts a vocabulary word (it is being typed). The
-    caller keeps the first that finds something: "chn thành" → "cho thành" finds nothing,
-    "chơn thành" does."""
+    other words as typed; none if every word is known. The last word is corrected too even
+    if it starts a vocabulary word: the search already read it as a prefix and found too
+    little. The caller keeps the first that finds more: "chn thành" → "cho thành" finds
+    nothing, "chơn thành" does."""
     text = nfc(text)
     typed = [w for w in words(text) if fold(w)][:MAX_QUERY_WORDS]
     folded = [fold(w) for w in typed]
     known = set(SearchWord.objects.filter(folded__in=folded).values_list("folded", flat=True))
     # Per word: the choices as (distance, entries, word); a known word has one choice.
     choices: list[list[tuple[float, int, str]]] = []
-    for position, (word, key) in enumerate(zip(typed, folded, strict=True)):
-        last = position == len(typed) - 1 and _ENDS_WITH_WORD.search(text)
-        if (
-            key in known
-            or len(key) < MIN_PREFIX_CHARS
-            or key.isdigit()
-            or (last and SearchWord.objects.filter(folded__startswith=key).exists())
-        ):
+    for word, key in zip(typed, folded, strict=True):
+        if key in known or len(key) < MIN_PREFIX_CHARS or key.isdigit():
             choices.append([(0, 0, word)])
             continue
         found = word_corrections(key, size)
