@@ -103,10 +103,23 @@ def trigram_available() -> bool:
         return cursor.fetchone() is not None
 
 
+def _one_edit_away(folded: str) -> tuple[list[str], list[str]]:
+    """Every string one edit from ``folded``: exact strings (a letter deleted, two letters
+    swapped) and GLOB patterns (a letter replaced or inserted: ``?``). Words hold only word
+    characters, never ``*?[``."""
+    n = len(folded)
+    exact = {folded[:i] + folded[i + 1 :] for i in range(n)}
+    exact |= {folded[:i] + folded[i + 1] + folded[i] + folded[i + 2 :] for i in range(n - 1)}
+    globs = {folded[:i] + "?" + folded[i + 1 :] for i in range(n)}
+    globs |= {folded[:i] + "?" + folded[i:] for i in range(n + 1)}
+    exact.discard(folded)
+    return sorted(exact), sorted(globs)
+
+
 def _candidates(folded: str, limit: int) -> list[tuple[str, str, int]]:
     """(word, folded, entries) that may be within ``limit`` edits of ``folded``."""
+    table = SearchWord._meta.db_table
     if trigram_available():
-        table = SearchWord._meta.db_table
         with connection.cursor() as cursor:
             cursor.execute(
                 f"SELECT word, folded, entries FROM {table} "  # noqa: S608
@@ -114,6 +127,21 @@ def _candidates(folded: str, limit: int) -> list[tuple[str, str, int]]:
                 [folded, TRIGRAM_CANDIDATES],
             )
             return list(cursor.fetchall())
+    if connection.vendor == "sqlite":
+        # The words one edit away, found by SQL (GLOB over the folded words, in C): most
+        # typos. Only when there is none does a word of 5 letters or more fall back to the
+        # Python scan below, for two edits.
+        exact, globs = _one_edit_away(folded)
+        placeholders = ", ".join(["%s"] * len(exact))
+        where = " OR ".join([f"folded IN ({placeholders})"] + ["folded GLOB %s"] * len(globs))
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT word, folded, entries FROM {table} WHERE {where}",  # noqa: S608
+                [*exact, *globs],
+            )
+            found = list(cursor.fetchall())
+        if found or limit < 2:
+            return found
     return list(
         SearchWord.objects.annotate(length=Length("folded"))
         .filter(length__gte=len(folded) - limit, length__lte=len(folded) + limit)

@@ -160,6 +160,7 @@ def test_any_start_of_a_headline_cut_inside_a_word_finds_the_item(corpus):
         ("Đồng Xai", "Đồng Xoài"),  # a letter missing in a unit's name
         ("Chn Thành", "Chơn Thành"),
         ("Vietel", "Viettel"),
+        ("thoiii tiet", "thời tiet"),  # two edits (SQLite: the Python scan after GLOB)
     ],
 )
 def test_a_misspelt_query_offers_a_corrected_one_that_finds_results(corpus, q, corrected):
