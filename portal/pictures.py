@@ -24,16 +24,34 @@ still missing the first time it is shown, so a page never waits for the worker.
 
 Views read renditions the selectors prefetched (``rendition_specs``), so listing a picture
 costs no query once its renditions exist.
+
+Pictures a reporter inserts in the body (Wagtail's rich-text ``image`` embed) are shown the
+same way on the item page: ``body_html`` renders the body with the portal's own embed rule
+for images (a ``<figure>`` holding the figure ladder's ``<picture>``, floated left or right
+on wider screens as the editor chose, full width on a phone). Only the portal does this:
+Wagtail's global image format is left alone, so the feeds' ``content:encoded`` keeps a plain
+``<img>`` that the feed makes absolute. Alt text: what the editor typed in the image's
+format dialog, else the picture's library description; a picture with neither is left out,
+like every other undescribed picture on the portal.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+from django.template.loader import render_to_string
 from wagtail.images.models import Filter
+from wagtail.rich_text import features
+from wagtail.rich_text.rewriters import (
+    FIND_EMBED_TAG,
+    EmbedRewriter,
+    LinkRewriter,
+    MultiRuleRewriter,
+    extract_attrs,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -162,6 +180,82 @@ def largest(image) -> dict | None:
     return {"url": rendition.url, "width": rendition.width, "height": rendition.height}
 
 
+# Body pictures: Wagtail's format name → the figure's alignment, and each alignment's
+# ``sizes`` (a float takes under half of the text column from 40rem up; a phone gets the
+# full width, like every other figure).
+BODY_ALIGN = {"left": "left", "right": "right"}  # anything else ("fullwidth"): full
+BODY_SIZES = {
+    "full": "(min-width: 62rem) 60rem, calc(100vw - 2rem)",
+    "left": "(min-width: 62rem) 27rem, (min-width: 40rem) 45vw, calc(100vw - 2rem)",
+    "right": "(min-width: 62rem) 27rem, (min-width: 40rem) 45vw, calc(100vw - 2rem)",
+}
+
+
+def body_image_ids(html: str) -> list[int]:
+    """The ids of the library images embedded in rich text ``html``, in order, once each."""
+    ids: list[int] = []
+    for attr_string in FIND_EMBED_TAG.findall(html or ""):
+        attrs = extract_attrs(attr_string)
+        if attrs.get("embedtype") != "image":
+            continue
+        try:
+            pk = int(attrs.get("id", ""))
+        except ValueError:
+            continue
+        if pk not in ids:
+            ids.append(pk)
+    return ids
+
+
+def body_alt(attrs: dict, image) -> str:
+    """A body picture's alt text: the editor's (format dialog), else the library's
+    description; "" when it has neither (the picture is then left out)."""
+    from newsroom.pictures import alt_text
+
+    return (attrs.get("alt") or "").strip() or alt_text(image)
+
+
+def body_figure(attrs: dict, images: Mapping[int, object]) -> str:
+    """One ``<embed embedtype="image">`` of the body as the portal's ``<figure>``; "" for
+    an image that is gone, undescribed, or whose file is missing."""
+    try:
+        image = images.get(int(attrs.get("id", "")))
+    except ValueError:
+        image = None
+    if image is None:
+        return ""
+    alt = body_alt(attrs, image)
+    if not alt:
+        return ""
+    pic = responsive(image, alt, FIGURE_SIZES)
+    if pic is None:
+        return ""
+    align = BODY_ALIGN.get(attrs.get("format", ""), "full")
+    return render_to_string(
+        "portal/_body_figure.html", {"pic": pic, "align": align, "sizes": BODY_SIZES[align]}
+    )
+
+
+def body_html(html: str, images: Mapping[int, object]) -> str:
+    """The item's rich-text body for the item page: Wagtail's own rules for links and other
+    embeds, the portal's ``body_figure`` for images. ``images`` (pk → image, renditions
+    prefetched: ``selectors.portal_body_images``) holds every image the body embeds, so
+    rendering costs no query once the renditions exist."""
+    embed_rules = {
+        kind: handler.expand_db_attributes_many
+        for kind, handler in features.get_embed_types().items()
+    }
+    embed_rules["image"] = lambda attrs_list: [body_figure(a, images) for a in attrs_list]
+    link_rules = {
+        kind: handler.expand_db_attributes_many
+        for kind, handler in features.get_link_types().items()
+    }
+    rewriter = MultiRuleRewriter(
+        [LinkRewriter(bulk_rules=link_rules), EmbedRewriter(bulk_rules=embed_rules)]
+    )
+    return rewriter(html or "")
+
+
 def item_pictures_render(*, item_id: int) -> int:
     """Make every rendition the portal shows of a published item's pictures, ahead of the
     first reader (``portal.tasks.render_item_pictures``, queued on ``item_published``).
@@ -170,6 +264,8 @@ def item_pictures_render(*, item_id: int) -> int:
     replay: existing renditions are found, not made again; an item that is gone or not live
     any more, or a picture whose file is missing, is skipped.
     """
+    from wagtail.images import get_image_model
+
     from newsroom.models import NewsItem
     from newsroom.pictures import item_pictures
 
@@ -177,7 +273,9 @@ def item_pictures_render(*, item_id: int) -> int:
     if item is None:
         return 0
     count = 0
-    for index, picture in enumerate(item_pictures(item)):
+    pictures = item_pictures(item)
+    shown = {picture.image.pk for picture in pictures}
+    for index, picture in enumerate(pictures):
         # The first picture is shared (Open Graph) even when the item has no lead picture.
         specs = image_specs(picture.image, lead=picture.lead)
         if index == 0 and not picture.lead:
@@ -186,4 +284,11 @@ def item_pictures_render(*, item_id: int) -> int:
             count += len(picture.image.get_renditions(*specs))
         except OSError:
             logger.warning("portal: image %s file is missing", picture.image.pk)
+    # Pictures in the body: the item page's figure ladder.
+    body_ids = [pk for pk in body_image_ids(item.body) if pk not in shown]
+    for image in get_image_model().objects.filter(pk__in=body_ids):
+        try:
+            count += len(image.get_renditions(*image_specs(image, lead=False)))
+        except OSError:
+            logger.warning("portal: image %s file is missing", image.pk)
     return count

@@ -24,7 +24,7 @@ from newsroom.models import AdministrativeUnit, Category, NewsItem
 from newsroom.pictures import Picture, item_pictures
 
 from .collation import units_sorted
-from .pictures import rendition_specs
+from .pictures import body_image_ids, rendition_specs
 
 D = NewsItem.Distribution
 T = AdministrativeUnit.Type
@@ -93,6 +93,16 @@ def portal_item_pictures(*, item: NewsItem) -> list[Picture]:
             gallery, Prefetch("renditions", queryset=_image_renditions(ITEM_SPECS))
         )
     return pictures
+
+
+def portal_body_images(*, item: NewsItem) -> dict[int, object]:
+    """The library images the item's body embeds (pk → image), their figure renditions
+    prefetched: two queries whatever their number; none when the body has no picture."""
+    ids = body_image_ids(item.body)
+    if not ids:
+        return {}
+    renditions = Prefetch("renditions", queryset=_image_renditions(ITEM_SPECS))
+    return get_image_model().objects.prefetch_related(renditions).in_bulk(ids)
 
 
 def portal_item_was_withdrawn(*, uuid) -> bool:

@@ -19,6 +19,7 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.utils.cache import get_conditional_response, patch_cache_control
 from django.utils.http import http_date
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 
 from core.identity import Identity, identity_get
@@ -26,7 +27,15 @@ from newsroom.pictures import Picture, lead_picture
 
 from . import selectors
 from .cache import page_cached
-from .pictures import CARD_SIZES, FIGURE_SIZES, Responsive, largest, responsive, share_image
+from .pictures import (
+    CARD_SIZES,
+    FIGURE_SIZES,
+    Responsive,
+    body_html,
+    largest,
+    responsive,
+    share_image,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -506,6 +515,7 @@ def item_view(page, request, item_uuid):
         item=item,
         lead_figure=lead_figure,
         gallery=gallery,
+        body=mark_safe(body_html(item.body, selectors.portal_body_images(item=item))),  # noqa: S308
         ancestors=selectors.portal_unit_ancestors(unit=item.unit),
         **media,
         **_item_metadata(request, page, item, media, pictures),

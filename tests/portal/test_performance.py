@@ -15,9 +15,17 @@ pytestmark = pytest.mark.django_db
 
 
 def add_items(tree, categories, count, *, start=0, gallery_size=1):
-    """A mix of articles (with and without pictures: a lead picture with caption and credit
-    and a gallery of ``gallery_size``), audio and video items."""
+    """A mix of articles (with and without pictures: a lead picture with caption and credit,
+    a gallery of ``gallery_size`` and as many pictures in the body), audio and video
+    items."""
     image = make_image()
+    formats = ("fullwidth", "left", "right")
+    body = "".join(
+        f"<p>Đoạn {n}.</p>"
+        f'<embed alt="Ảnh trong bài {n}" embedtype="image" format="{formats[n % 3]}" '
+        f'id="{make_image(description=f"Ảnh bài {n}", title=f"b{n}.jpg").pk}"/>'
+        for n in range(gallery_size)
+    )
     gallery = json.dumps(
         [
             {
@@ -46,7 +54,11 @@ def add_items(tree, categories, count, *, start=0, gallery_size=1):
         kind = n % 4
         if kind == 0:
             fields.update(
-                image=image, image_caption="Chú thích", image_credit="Ảnh: A", gallery=gallery
+                image=image,
+                image_caption="Chú thích",
+                image_credit="Ảnh: A",
+                gallery=gallery,
+                body=body,
             )
         elif kind == 1:
             fields["audio"] = audio
@@ -67,7 +79,7 @@ def count_queries(client, url) -> int:
 def test_listings_and_item_pages_issue_constant_queries(client, tree, categories):
     # 12 items: every unit and every category gets each kind (article with and without
     # pictures, audio, video), so both sizes exercise the same prefetches; the larger set's
-    # articles carry galleries of 4 instead of 1.
+    # articles carry galleries of 4 instead of 1, and 4 pictures in the body instead of 1.
     items = add_items(tree, categories, 12)
     home = HomePage.objects.get()
     for n, item in enumerate(items[:3]):
@@ -94,9 +106,10 @@ def test_listings_and_item_pages_issue_constant_queries(client, tree, categories
     assert small == large, (small, large)
     # And the numbers are small: Wagtail's 4 (site, page, alias, restrictions), the
     # savepoint pair of ATOMIC_REQUESTS, then a few per list shown (rows + 3 prefetches).
-    # An article's gallery adds two (its images, their renditions) whatever its size.
-    assert large["/"] <= 22 and large["article"] <= 12, large
-    assert large["article"] == large["audio"] + 2, large
+    # An article's gallery adds two (its images, their renditions) whatever its size, and
+    # so do the pictures in its body.
+    assert large["/"] <= 22 and large["article"] <= 14, large
+    assert large["article"] == large["audio"] + 4, large
 
 
 def test_pages_send_cache_headers_and_answer_304(client, tree, settings):
