@@ -18,7 +18,12 @@ STATUS_CHOICES = [
     ("withdrawn", _("Withdrawn")),
 ]
 SORT_CHOICES = [(SORT_RELEVANCE, _("Best match")), (SORT_DATE, _("Newest first"))]
-DATE_FORMATS = ["%Y-%m-%d", "%d/%m/%Y"]
+# dd/mm/yyyy as readers write it (d/m/yyyy too); ISO yyyy-mm-dd for links made before the
+# page showed dd/mm/yyyy and for the month facet's links.
+DATE_FORMATS = ["%d/%m/%Y", "%Y-%m-%d"]
+DATE_DISPLAY = "%d/%m/%Y"
+# The same formats for the browser's ``pattern`` (whitespace around is trimmed by the server).
+DATE_PATTERN = r"\s*(\d{1,2}/\d{1,2}/\d{4}|\d{4}-\d{1,2}-\d{1,2})\s*"
 
 
 def clean_query(value: str) -> str:
@@ -39,8 +44,22 @@ class SearchForm(forms.Form):
     status = forms.ChoiceField(
         label=_("Status"), required=False, choices=[("", _("Any"))] + STATUS_CHOICES
     )
-    tu = forms.DateField(label=_("From date"), required=False, input_formats=DATE_FORMATS)
-    den = forms.DateField(label=_("To date"), required=False, input_formats=DATE_FORMATS)
+    tu = forms.DateField(
+        label=_("From date"),
+        required=False,
+        input_formats=DATE_FORMATS,
+        error_messages={
+            "invalid": _("From date: not a date. Write it as dd/mm/yyyy, for example 03/12/2026.")
+        },
+    )
+    den = forms.DateField(
+        label=_("To date"),
+        required=False,
+        input_formats=DATE_FORMATS,
+        error_messages={
+            "invalid": _("To date: not a date. Write it as dd/mm/yyyy, for example 03/12/2026.")
+        },
+    )
     sort = forms.ChoiceField(label=_("Sort by"), required=False, choices=SORT_CHOICES)
     trang = forms.IntegerField(required=False)
 
@@ -83,6 +102,13 @@ class SearchForm(forms.Form):
         if start and end and start > end:
             self.add_error("den", _("The end date is before the start date."))
         return data
+
+    def date_value(self, name: str) -> str:
+        """What the date box shows: a valid date as dd/mm/yyyy (an ISO link's date too),
+        anything else as typed so that the reader can correct it."""
+        raw = (self.data.get(name) or "").strip() if self.is_bound else ""
+        value = getattr(self, "cleaned_data", {}).get(name)
+        return value.strftime(DATE_DISPLAY) if value else raw
 
     def filters(self) -> dict:
         """Keyword arguments for ``SearchQuery`` from valid data."""

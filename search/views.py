@@ -8,7 +8,7 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from .backends import SearchUnavailable
-from .forms import MAX_PAGE, SearchForm, clean_query
+from .forms import DATE_DISPLAY, DATE_PATTERN, MAX_PAGE, SearchForm, clean_query
 from .selectors import item_search_page
 
 logger = logging.getLogger(__name__)
@@ -39,14 +39,15 @@ def _month_bounds(key: str) -> tuple[str, str]:
     return date(year, month, 1).isoformat(), date(year, month, last).isoformat()
 
 
-def _facet_links(request, facets) -> None:
-    """Give every facet value the link that filters on it and whether it is chosen."""
+def _facet_links(request, facets, dates: tuple) -> None:
+    """Give every facet value the link that filters on it and whether it is chosen
+    (a month is chosen whatever way its dates were written: ISO or dd/mm/yyyy)."""
     for facet in facets:
         for value in facet.values:
             if facet.param == "month":
                 start, end = _month_bounds(value["key"])
                 value["url"] = _with(request, tu=start, den=end)
-                value["selected"] = request.GET.get("tu") == start and request.GET.get("den") == end
+                value["selected"] = dates == (date.fromisoformat(start), date.fromisoformat(end))
             else:
                 value["url"] = _with(request, **{facet.param: value["key"]})
                 value["selected"] = request.GET.get(facet.param) == value["key"]
@@ -71,9 +72,20 @@ def search_context(request, *, editor: bool) -> tuple[dict, int]:
         "previous_url": None,
         "next_url": None,
         "active_filters": [],
+        # The filters' panel: how many are in use (sort is an order, not a filter), and
+        # open when one of them is refused so that the reader sees the field to correct.
+        "filter_count": sum(
+            1 for name in FILTER_PARAMS if name != "sort" and name in form.fields and params.get(name)
+        ),
+        "filters_open": False,
+        "date_pattern": DATE_PATTERN,
     }
-    if request.GET and not form.is_valid():
+    valid = form.is_valid() if request.GET else True
+    context["date_from"] = form.date_value("tu")
+    context["date_to"] = form.date_value("den")
+    if not valid:
         context["errors"] = [e for errors in form.errors.values() for e in errors]
+        context["filters_open"] = True
         return context, 400
     data = form.cleaned_data if request.GET else {"q": "", "trang": 1}
     # "viett" matches "Viettel"; "viett " (a space typed after it) only the word "viett".
@@ -98,7 +110,7 @@ def search_context(request, *, editor: bool) -> tuple[dict, int]:
         logger.warning("search unavailable", exc_info=True)
         context["search_unavailable"] = True
         return context, 503
-    _facet_links(request, result.facets)
+    _facet_links(request, result.facets, (data.get("tu"), data.get("den")))
     context.update(
         searched=True,
         # The same filters, the corrected words, page 1.
@@ -115,7 +127,7 @@ def search_context(request, *, editor: bool) -> tuple[dict, int]:
     context["active_filters"] = [
         {
             "label": form.fields[name].label,
-            "value": request.GET[name],
+            "value": data[name].strftime(DATE_DISPLAY) if name in ("tu", "den") else request.GET[name],
             "remove_url": _with(request, **{name: None}),
         }
         for name in FILTER_PARAMS
