@@ -75,7 +75,9 @@ def search_context(request, *, editor: bool) -> tuple[dict, int]:
         # The filters' panel: how many are in use (sort is an order, not a filter), and
         # open when one of them is refused so that the reader sees the field to correct.
         "filter_count": sum(
-            1 for name in FILTER_PARAMS if name != "sort" and name in form.fields and params.get(name)
+            1
+            for name in FILTER_PARAMS
+            if name != "sort" and name in form.fields and params.get(name)
         ),
         "filters_open": False,
         "date_pattern": DATE_PATTERN,
@@ -127,7 +129,9 @@ def search_context(request, *, editor: bool) -> tuple[dict, int]:
     context["active_filters"] = [
         {
             "label": form.fields[name].label,
-            "value": data[name].strftime(DATE_DISPLAY) if name in ("tu", "den") else request.GET[name],
+            "value": data[name].strftime(DATE_DISPLAY)
+            if name in ("tu", "den")
+            else request.GET[name],
             "remove_url": _with(request, **{name: None}),
         }
         for name in FILTER_PARAMS

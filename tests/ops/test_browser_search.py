@@ -113,7 +113,12 @@ def test_on_a_phone_the_results_come_first_and_the_filters_open_from_the_keyboar
             page.keyboard.press("Enter")
             page.wait_for_url("**/search/?*tu=01%2F01%2F2000*")
             assert page.locator("#search-tu").input_value() == "01/01/2000"
-            assert page.locator(".search-filters > summary").filter(has_text="Bộ lọc (1 đang chọn)").count() == 1
+            assert (
+                page.locator(".search-filters > summary")
+                .filter(has_text="Bộ lọc (1 đang chọn)")
+                .count()
+                == 1
+            )
             assert page.locator(".search-result").count() > 0
             # Still results first on a phone: the panel stays folded, its line counts.
             assert not layout(page)["open"]
@@ -123,7 +128,9 @@ def test_on_a_phone_the_results_come_first_and_the_filters_open_from_the_keyboar
             page.locator("#search-tu").fill("31/02/2026")
             page.locator("#search-tu").press("Enter")
             page.wait_for_load_state("load")
-            assert "Từ ngày: không phải là ngày hợp lệ" in page.locator('[role="alert"]').inner_text()
+            assert (
+                "Từ ngày: không phải là ngày hợp lệ" in page.locator('[role="alert"]').inner_text()
+            )
             assert page.locator("#search-tu").is_visible()
             assert page.locator("#search-tu").input_value() == "31/02/2026"
             ctx.close()
