@@ -12,6 +12,7 @@ markup, ``]]>`` and scripts as text.
 
 import html
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import urljoin
 
@@ -49,14 +50,19 @@ def plain_text(html_text: str) -> str:
     return _SPACES.sub(" ", html.unescape(text)).strip()
 
 
-def item_full_text(item, ctx: "FeedContext") -> str:
-    """The item's body as HTML for feed readers (RSS ``content:encoded``, Atom ``content``):
-    Wagtail's internal links and embedded images expanded, URLs made absolute."""
-    body = expand_db_html(item.body or "")
-    body = re.sub(
-        r'(\s(?:href|src)=")(/[^"]*)"', lambda m: f'{m.group(1)}{ctx.absolute(m.group(2))}"', body
+def absolute_body_html(html_text: str, absolute: Callable[[str], str]) -> str:
+    """Stored rich text as HTML for other systems (feeds, ninjs): Wagtail's internal links
+    and embedded images expanded (an embedded image is Wagtail's plain ``<img>``), and
+    root-relative ``href``/``src`` made absolute by ``absolute``."""
+    body = expand_db_html(html_text or "")
+    return re.sub(
+        r'(\s(?:href|src)=")(/[^"]*)"', lambda m: f'{m.group(1)}{absolute(m.group(2))}"', body
     )
-    return xml_safe(body)
+
+
+def item_full_text(item, ctx: "FeedContext") -> str:
+    """The item's body as HTML for feed readers (RSS ``content:encoded``, Atom ``content``)."""
+    return xml_safe(absolute_body_html(item.body, ctx.absolute))
 
 
 def item_description(item) -> str:

@@ -22,7 +22,7 @@ from media.profiles import (
 )
 from newsroom.picture_renditions import RenderedPicture, item_pictures_rendered
 
-from .feeds import plain_text
+from .feeds import absolute_body_html, plain_text
 
 NINJS_SCHEMA_URI = "http://www.iptc.org/std/ninjs/ninjs-schema_2.2.json#"
 TYPES = {"article": "text", "audio": "audio", "video": "video"}
@@ -185,7 +185,10 @@ def item_to_ninjs(
     bodies = []
     if item.body:
         text = plain_text(item.body)
-        bodies.append({"role": "main", "contenttype": "text/html", "value": item.body})
+        # Wagtail's stored form (``<embed embedtype="image">``, ``<a linktype="page">``)
+        # expanded to plain HTML with absolute URLs, as in the feeds.
+        html_body = absolute_body_html(item.body, lambda url: urljoin(base_url, url))
+        bodies.append({"role": "main", "contenttype": "text/html", "value": html_body})
         bodies.append(
             {
                 "role": "main",

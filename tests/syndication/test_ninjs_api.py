@@ -1,6 +1,7 @@
 """``/api/v1/items/``: IPTC ninjs 2.2 documents, cursor pagination, filters, bad input."""
 
 import json
+import re
 from datetime import timedelta
 from pathlib import Path
 
@@ -289,3 +290,23 @@ def test_publishing_makes_the_picture_files_before_anyone_reads_them(units):
     # The picture without alt text travels nowhere, so nothing is made of it.
     undescribed = fields["gallery"][1][1]["image"]
     assert not renditions.filter(image=undescribed, filter_spec__in=PICTURE_SPECS).exists()
+
+
+def test_body_pictures_and_links_are_plain_html_with_absolute_urls(units, client):
+    """The HTML body is what a consumer can render: Wagtail's stored embed becomes a plain
+    ``<img>`` with an absolute URL (not ``<embed embedtype="image">``, not a ``<picture>``)."""
+    image = make_image(description="Cây cầu mới", title="cau.jpg")
+    item = make_item(
+        units["A"],
+        "Tin có ảnh trong bài",
+        body=(
+            "<p>Khánh thành cầu.</p>"
+            f'<embed alt="Cây cầu nhìn từ bờ bắc" embedtype="image" format="left" id="{image.pk}"/>'
+        ),
+    )
+    bodies = get(client, f"{API}{item.uuid}/")["bodies"]
+    (html_body,) = [b["value"] for b in bodies if b["contenttype"] == "text/html"]
+    assert "<embed" not in html_body and "<picture" not in html_body
+    src = re.search(r'<img[^>]* src="([^"]+)"', html_body).group(1)
+    assert src.startswith("http://testserver/"), html_body
+    assert 'alt="Cây cầu nhìn từ bờ bắc"' in html_body
