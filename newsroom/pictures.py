@@ -16,6 +16,7 @@ from wagtail import blocks
 from wagtail.blocks.struct_block import StructBlockValidationError
 from wagtail.images import get_image_model
 from wagtail.images.blocks import ImageChooserBlock
+from wagtail.rich_text.rewriters import FIND_EMBED_TAG, extract_attrs
 
 # The most pictures an item carries besides its lead picture.
 GALLERY_MAX = 12
@@ -24,6 +25,37 @@ GALLERY_MAX = 12
 def alt_text(image) -> str:
     """The picture's alt text (its library description), stripped; "" when it has none."""
     return (getattr(image, "description", "") or "").strip()
+
+
+def embed_alt(attrs: Mapping, image) -> str:
+    """The alt text of a picture inserted in rich text (``<embed embedtype="image">``): what
+    the editor typed in the image's dialog, else the library description; "" when it has
+    neither (the portal then leaves it out, and the item refuses it)."""
+    return (attrs.get("alt") or "").strip() or alt_text(image)
+
+
+def body_image_embeds(html: str) -> list[tuple[int, dict]]:
+    """``(image id, attributes)`` of every picture inserted in rich text ``html``, in order."""
+    embeds = []
+    for attr_string in FIND_EMBED_TAG.findall(html or ""):
+        attrs = extract_attrs(attr_string)
+        if attrs.get("embedtype") != "image":
+            continue
+        try:
+            embeds.append((int(attrs.get("id", "")), attrs))
+        except ValueError:
+            continue
+    return embeds
+
+
+def undescribed_body_images(html: str) -> list:
+    """Library images inserted in ``html`` with no alt text (neither typed in the dialog nor
+    in the library): one query, none when every embed carries its own alt text."""
+    bare = [pk for pk, attrs in body_image_embeds(html) if not (attrs.get("alt") or "").strip()]
+    if not bare:
+        return []
+    images = get_image_model().objects.in_bulk(bare)
+    return [images[pk] for pk in dict.fromkeys(bare) if pk in images and not alt_text(images[pk])]
 
 
 def missing_alt_error(image) -> ValidationError:

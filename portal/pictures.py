@@ -45,13 +45,7 @@ from dataclasses import dataclass
 from django.template.loader import render_to_string
 from wagtail.images.models import Filter
 from wagtail.rich_text import features
-from wagtail.rich_text.rewriters import (
-    FIND_EMBED_TAG,
-    EmbedRewriter,
-    LinkRewriter,
-    MultiRuleRewriter,
-    extract_attrs,
-)
+from wagtail.rich_text.rewriters import EmbedRewriter, LinkRewriter, MultiRuleRewriter
 
 logger = logging.getLogger(__name__)
 
@@ -193,26 +187,9 @@ BODY_SIZES = {
 
 def body_image_ids(html: str) -> list[int]:
     """The ids of the library images embedded in rich text ``html``, in order, once each."""
-    ids: list[int] = []
-    for attr_string in FIND_EMBED_TAG.findall(html or ""):
-        attrs = extract_attrs(attr_string)
-        if attrs.get("embedtype") != "image":
-            continue
-        try:
-            pk = int(attrs.get("id", ""))
-        except ValueError:
-            continue
-        if pk not in ids:
-            ids.append(pk)
-    return ids
+    from newsroom.pictures import body_image_embeds
 
-
-def body_alt(attrs: dict, image) -> str:
-    """A body picture's alt text: the editor's (format dialog), else the library's
-    description; "" when it has neither (the picture is then left out)."""
-    from newsroom.pictures import alt_text
-
-    return (attrs.get("alt") or "").strip() or alt_text(image)
+    return list(dict.fromkeys(pk for pk, _attrs in body_image_embeds(html)))
 
 
 def body_figure(attrs: dict, images: Mapping[int, object]) -> str:
@@ -224,7 +201,9 @@ def body_figure(attrs: dict, images: Mapping[int, object]) -> str:
         image = None
     if image is None:
         return ""
-    alt = body_alt(attrs, image)
+    from newsroom.pictures import embed_alt
+
+    alt = embed_alt(attrs, image)
     if not alt:
         return ""
     pic = responsive(image, alt, FIGURE_SIZES)

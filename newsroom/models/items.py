@@ -16,7 +16,7 @@ from wagtail.fields import RichTextField, StreamField
 from wagtail.models import DraftStateMixin, LockableMixin, RevisionMixin, WorkflowMixin
 from wagtail.search import index
 
-from ..pictures import GalleryBlock, alt_text, missing_alt_error
+from ..pictures import GalleryBlock, alt_text, missing_alt_error, undescribed_body_images
 from .units import AdministrativeUnit
 
 if TYPE_CHECKING:
@@ -251,6 +251,11 @@ class NewsItem(
         # its own pictures; see ``newsroom.pictures``).
         if self.image_id and self.image is not None and not alt_text(self.image):
             raise ValidationError({"image": missing_alt_error(self.image)})
+        # So is a picture inserted in the body with no alt text in its dialog ("decorative")
+        # and none in the library: the portal could not describe it.
+        bare = undescribed_body_images(self.body)
+        if bare:
+            raise ValidationError({"body": missing_alt_error(bare[0])})
 
     def save(self, *args, **kwargs):
         # Text pasted from office documents can carry C0 control characters; PostgreSQL

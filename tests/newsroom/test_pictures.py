@@ -133,3 +133,34 @@ def test_revisions_saved_before_pictures_existed_are_the_same_content():
     new = {"headline": "Tin", "image": None, "gallery": "[]", "image_caption": ""}
     assert not content_differs(old, new)
     assert content_differs(old, {**new, "image_caption": "Chú thích mới"})
+
+
+def test_a_body_picture_with_no_alt_text_anywhere_is_refused(tree, reporter):
+    """Inserted in the body and marked "decorative" (empty alt): accepted when the library
+    describes it (the portal reads that), refused when nothing describes it."""
+    described = make_image(description="Cây cầu mới", title="cau.png")
+    bare = make_image(description="", title="khong-mo-ta.png")
+    client = _client(reporter)
+    for image, headline in ((described, "Tin ảnh có mô tả"), (bare, "Tin ảnh không mô tả")):
+        data = {
+            "unit": tree["A"].pk,
+            "kind": "article",
+            "distribution": "province",
+            "headline": headline,
+            "summary": "Tóm tắt",
+            "body": rich_text(
+                f'<p>Nội dung</p><embed alt="" embedtype="image" format="left" id="{image.pk}"/>'
+            ),
+            "image": "",
+        }
+        data.update(nested_form_data({"gallery": streamfield([])}))
+        response = client.post(reverse(ADD), data)
+        if image is described:
+            assert response.status_code == 302, response.content.decode()[:2000]
+            item = NewsItem.objects.get(headline=headline)
+            assert f'id="{image.pk}"' in item.body
+        else:
+            page = response.content.decode()
+            assert response.status_code == 200
+            assert "chưa có mô tả thay thế (alt)" in page and "khong-mo-ta.png" in page
+            assert not NewsItem.objects.filter(headline=headline).exists()
