@@ -30,7 +30,7 @@ def many_results():
             (units["A"], units["B"], units["C"])[n % 3],
             f"Tiêm chủng mở rộng đợt {n + 1} tại trạm y tế",
             category=categories[n % 4],
-            kind=("article", "audio", "notice")[n % 3],
+            kind=("article", "audio", "video")[n % 3],
             summary="Trẻ em dưới 5 tuổi được tiêm chủng đầy đủ, đúng lịch.",
             minutes_ago=60 * 24 * 40 * (n % 2) + n,  # two months
         )
