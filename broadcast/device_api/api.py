@@ -276,13 +276,13 @@ _FILE_HEADERS = {
     "Digest": {"description": "RFC 3230 sha-256 (base64)", "schema": {"type": "string"}},
 }
 _AUDIO = {"content": {"audio/mpeg": {"schema": {"type": "string", "format": "binary"}}}}
+_PICTURE = {"content": {"image/jpeg": {"schema": {"type": "string", "format": "binary"}}}}
 
 
-@router.get(
-    "/{rowid:device_id}/media/{rowid:rendition_id}",
-    url_name="device_media",
-    summary="Download a loudspeaker file of the timeline (Range requests, SHA-256 digest)",
-    openapi_extra=operation(
+def _file_operation(content: dict) -> dict:
+    """The description of a device file download (audio or picture): one byte range,
+    ``If-Range``/``If-None-Match`` against the ETag, and the digest headers."""
+    return operation(
         errors=(*_DEVICE_ERRORS, 416),
         parameters=[
             header("Range", "one byte range: bytes=FIRST-LAST, bytes=FIRST- or bytes=-SUFFIX"),
@@ -290,18 +290,22 @@ _AUDIO = {"content": {"audio/mpeg": {"schema": {"type": "string", "format": "bin
             header("If-None-Match", "the ETag of the copy the device holds"),
         ],
         responses={
-            200: {"description": "The whole file", **_AUDIO, "headers": _FILE_HEADERS},
+            200: {"description": "The whole file", **content, "headers": _FILE_HEADERS},
             206: {
                 "description": "The requested range",
-                **_AUDIO,
-                "headers": {
-                    **_FILE_HEADERS,
-                    "Content-Range": {"schema": {"type": "string"}},
-                },
+                **content,
+                "headers": {**_FILE_HEADERS, "Content-Range": {"schema": {"type": "string"}}},
             },
             304: {"description": "Not modified", "headers": {"ETag": ETAG}},
         },
-    ),
+    )
+
+
+@router.get(
+    "/{rowid:device_id}/media/{rowid:rendition_id}",
+    url_name="device_media",
+    summary="Download a loudspeaker file of the timeline (Range requests, SHA-256 digest)",
+    openapi_extra=_file_operation(_AUDIO),
 )
 def device_media(request, device_id: int, rendition_id: int):
     identity = _own(request, device_id)
@@ -319,33 +323,11 @@ def device_media(request, device_id: int, rendition_id: int):
     )
 
 
-_PICTURE = {"content": {"image/jpeg": {"schema": {"type": "string", "format": "binary"}}}}
-
-
 @router.get(
     "/{rowid:device_id}/pictures/{rowid:picture_id}",
     url_name="device_picture",
     summary="Download a picture a bulletin board shows (Range requests, SHA-256 digest)",
-    openapi_extra=operation(
-        errors=(*_DEVICE_ERRORS, 416),
-        parameters=[
-            header("Range", "one byte range: bytes=FIRST-LAST, bytes=FIRST- or bytes=-SUFFIX"),
-            header("If-Range", "the ETag: the range is answered only while it matches"),
-            header("If-None-Match", "the ETag of the copy the device holds"),
-        ],
-        responses={
-            200: {"description": "The whole file", **_PICTURE, "headers": _FILE_HEADERS},
-            206: {
-                "description": "The requested range",
-                **_PICTURE,
-                "headers": {
-                    **_FILE_HEADERS,
-                    "Content-Range": {"schema": {"type": "string"}},
-                },
-            },
-            304: {"description": "Not modified", "headers": {"ETag": ETAG}},
-        },
-    ),
+    openapi_extra=_file_operation(_PICTURE),
 )
 def device_picture(request, device_id: int, picture_id: int):
     """A picture of a display part of the device's timeline (``pictures[].url``): the same
