@@ -109,12 +109,14 @@ def _audio_end(container, stream, duration: float) -> float | None:
 def _checked_duration(container, stream, duration: float) -> float:
     """``duration`` if the audio really lasts that long; the measured length if the
     duration was only estimated; ProbeError if a header promises more than the file holds."""
-    estimate = _duration_is_an_estimate(container, stream, duration)
+    if _duration_is_an_estimate(container, stream, duration):
+        # The length was guessed from size and bit rate (AMR, ADTS AAC), and so are the
+        # timestamps after a seek into such a stream: read the packets from the start
+        # instead (no decoding; each packet's timestamp is counted, so it is exact).
+        return _demuxed_duration(container) or duration
     end = _audio_end(container, stream, duration)
     if end is not None and end >= duration - _TAIL_TOLERANCE_SECONDS:
         return duration
-    if estimate:
-        return end if end else duration
     reached = 0.0 if end is None else end
     raise ProbeError(f"audio stops at {reached:.1f}s but the file announces {duration:.1f}s")
 
