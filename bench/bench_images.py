@@ -149,3 +149,19 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+
+
+def unsaved_library_image(megapixels: float):
+    """A Wagtail library image of a ``megapixels`` photo, not saved (for rendition benches;
+    needs Django set up)."""
+    import io
+
+    from django.core.files.images import ImageFile
+    from wagtail.images import get_image_model
+
+    data = photo(megapixels, orientation=None)
+    image = get_image_model()(
+        title="bench", collection_id=1, file=ImageFile(io.BytesIO(data), name="bench.jpg")
+    )
+    image.width, image.height = image.file.width, image.file.height
+    return image

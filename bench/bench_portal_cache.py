@@ -83,19 +83,6 @@ def wsgi_app():
 # --- set-up -------------------------------------------------------------------------------
 
 
-def ensure_database() -> None:
-    url = os.environ["DATABASE_URL"]
-    if not url.startswith("postgres"):
-        return
-    import psycopg
-
-    name = url.rsplit("/", 1)[1]
-    admin = url.rsplit("/", 1)[0] + "/postgres"
-    with psycopg.connect(admin, autocommit=True) as conn:
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname=%s", [name]).fetchone():
-            conn.execute(f'CREATE DATABASE "{name}"')
-
-
 def seed(n_items: int) -> dict:
     """Migrate, the national units, ``n_items`` published items (idempotent); the demo's
     identity. Returns the URLs to measure."""
@@ -245,6 +232,8 @@ def main():
         sys.exit("wrk is not installed (Debian: apt-get install wrk)")
 
     load_before = os.getloadavg()[0]
+    from benchdb import ensure_database
+
     ensure_database()
     import django
 

@@ -35,6 +35,8 @@ os.environ.setdefault("DEBUG", "0")
 os.environ.setdefault("DATABASE_CONN_MAX_AGE", "60")
 os.environ.setdefault("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver")
 os.environ.setdefault("LOG_LEVEL", "WARNING")
+# The push receiver listens on 127.0.0.1: the outbound guard refuses loopback unless named.
+os.environ.setdefault("SYNDICATION_ALLOWED_NETWORKS", "127.0.0.0/8")
 os.environ.setdefault("NGUON_VAR_DIR", str(Path(tempfile.gettempdir()) / "nguon-bench-syndication"))
 
 
@@ -70,19 +72,6 @@ def wsgi_app():
 
 
 # --- set-up -------------------------------------------------------------------------------
-
-
-def ensure_database() -> None:
-    url = os.environ["DATABASE_URL"]
-    if not url.startswith("postgres"):
-        return
-    import psycopg
-
-    name = url.rsplit("/", 1)[1]
-    admin = url.rsplit("/", 1)[0] + "/postgres"
-    with psycopg.connect(admin, autocommit=True) as conn:
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname=%s", [name]).fetchone():
-            conn.execute(f'CREATE DATABASE "{name}"')
 
 
 def seed(n_items: int) -> dict:
@@ -260,6 +249,8 @@ def main():
     parser.add_argument("--pushes", type=int, default=500)
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers")
     args = parser.parse_args()
+
+    from benchdb import ensure_database
 
     ensure_database()
     import django
